@@ -1,0 +1,11 @@
+import { createHash } from "node:crypto";
+import { canonicalize } from "./canonical-json.ts";
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** The hash that binds an approval to exact tool arguments: SHA-256 over their RFC 8785 form. */
+export function argsHash(args: unknown): string {
+  return `sha256:${sha256Hex(canonicalize(args ?? {}))}`;
+}

@@ -1,0 +1,140 @@
+import type { Role } from "./keys.ts";
+
+export const REQUEST_TYPES = ["approval", "decision", "input"] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+export const REQUEST_STATUSES = ["pending", "approved", "rejected", "answered", "cancelled", "timed_out"] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export function isTerminal(status: RequestStatus): boolean {
+  return status !== "pending";
+}
+
+/** A verified identity: the key a call was authenticated with. */
+export interface Principal {
+  key_id: string;
+  name: string;
+  role: Role;
+}
+
+export interface RequestOption {
+  name: string;
+  title?: string;
+  description?: string;
+}
+
+export interface RequestSource {
+  integration: string;
+  run_id?: string;
+  workflow_id?: string;
+}
+
+/** Identity the agent *claims* in the body; the verified one is `created_by`. */
+export interface ClaimedActor {
+  agent_id?: string;
+  agent_name?: string;
+}
+
+export interface ToolCall {
+  name: string;
+  args: unknown;
+  args_hash: string;
+}
+
+/** A request body after schema validation at the boundary. */
+export interface NewRequestInput {
+  type?: RequestType;
+  question?: string;
+  title?: string;
+  context?: unknown;
+  options?: RequestOption[];
+  required_role?: string;
+  required_roles?: string[];
+  required_approvals?: number;
+  priority?: Priority;
+  ttl_seconds?: number;
+  external_request_id?: string;
+  correlation_id?: string;
+  metadata?: Record<string, unknown>;
+  callback_url?: string;
+  source?: RequestSource;
+  actor?: ClaimedActor;
+  trace_id?: string;
+  parent_trace_id?: string;
+  tool_calls?: unknown[];
+  retrieved_context?: unknown;
+  tool?: { name: string; args?: unknown };
+}
+
+export interface RespondInput {
+  approved?: boolean;
+  option?: string;
+  answer?: string;
+  comment?: string;
+  modified_args?: unknown;
+}
+
+export type ReviewDecision = "approve" | "reject" | "answer" | "choose";
+
+export interface Review {
+  id: string;
+  request_id: string;
+  reviewer: Principal;
+  decision: ReviewDecision;
+  approved: boolean;
+  option: string | null;
+  answer: string | null;
+  comment: string | null;
+  modified_args: unknown;
+  modified_args_hash: string | null;
+  channel: string;
+  created_at: string;
+}
+
+export interface RequestResponse {
+  approved: boolean;
+  option: string | null;
+  answer: string | null;
+  comment: string | null;
+  modified_args: unknown;
+  reviews: Review[];
+  decided_at: string;
+}
+
+export interface ApprovalRequest {
+  id: string;
+  type: RequestType;
+  status: RequestStatus;
+  question: string | null;
+  title: string | null;
+  context: unknown;
+  options: RequestOption[] | null;
+  required_roles: string[];
+  required_approvals: number;
+  priority: Priority;
+  ttl_seconds: number | null;
+  expires_at: string | null;
+  external_request_id: string | null;
+  correlation_id: string;
+  metadata: Record<string, unknown> | null;
+  callback_url: string | null;
+  source: RequestSource | null;
+  actor: ClaimedActor | null;
+  created_by: Principal;
+  trace_id: string | null;
+  parent_trace_id: string | null;
+  tool_calls: unknown[] | null;
+  retrieved_context: unknown;
+  tool: ToolCall | null;
+  /** Fingerprint of the creating body, used to tell an identical idempotent replay from a conflicting one. */
+  body_hash: string;
+  /** Progress towards the quorum; `approvals` counts distinct approving reviewers. */
+  quorum: { required: number; approvals: number };
+  response: RequestResponse | null;
+  cancellation: { reason: string | null; by: Principal | null } | null;
+  created_at: string;
+  updated_at: string;
+}
