@@ -1,6 +1,6 @@
 import type { AuditDraft } from "./audit.ts";
-import type { Principal, RequestSource } from "./request-types.ts";
 import { principalActor } from "./request.ts";
+import type { Principal, RequestSource } from "./request-types.ts";
 
 export const SEVERITIES = ["debug", "info", "notice", "warning", "error", "critical"] as const;
 export type Severity = (typeof SEVERITIES)[number];

@@ -95,7 +95,12 @@ export class ChainVerifier {
 
   verdict(): ChainVerdict {
     if (this.broken) {
-      return { ok: false, entries: this.count, first_broken_seq: this.broken.seq, reason: this.broken.reason };
+      return {
+        ok: false,
+        entries: this.count,
+        first_broken_seq: this.broken.seq,
+        reason: this.broken.reason,
+      };
     }
     return { ok: true, entries: this.count, head_hash: this.previousHash };
   }

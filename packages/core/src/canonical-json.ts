@@ -9,12 +9,13 @@ import { ValidationError } from "./errors.ts";
  * coercing it: a hash over coerced data would bind an approval to arguments nobody sent.
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, "$");
+  return serialize(value, "");
 }
 
 export class CanonicalizationError extends ValidationError {
   constructor(path: string, message: string) {
-    super(`${path}: ${message}`, [{ path, message }]);
+    const pointer = path === "" ? "/" : path;
+    super(`${pointer}: ${message}`, [{ path: pointer, message }]);
   }
 }
 
@@ -34,7 +35,7 @@ function serialize(value: unknown, path: string): string {
       if (Array.isArray(value)) {
         const parts: string[] = [];
         for (let i = 0; i < value.length; i++) {
-          parts.push(serialize(value[i], `${path}[${i}]`));
+          parts.push(serialize(value[i], `${path}/${i}`));
         }
         return `[${parts.join(",")}]`;
       }
@@ -50,7 +51,7 @@ function serialize(value: unknown, path: string): string {
         const item = record[key];
         if (item === undefined) continue;
         assertWellFormed(key, path);
-        parts.push(`${JSON.stringify(key)}:${serialize(item, `${path}.${key}`)}`);
+        parts.push(`${JSON.stringify(key)}:${serialize(item, `${path}/${escapePointer(key)}`)}`);
       }
       return `{${parts.join(",")}}`;
     }
@@ -61,4 +62,9 @@ function serialize(value: unknown, path: string): string {
 
 function assertWellFormed(text: string, path: string): void {
   if (!text.isWellFormed()) throw new CanonicalizationError(path, "string contains a lone surrogate");
+}
+
+/** RFC 6901 escaping, so error paths are JSON pointers like the schema validator's. */
+function escapePointer(key: string): string {
+  return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }

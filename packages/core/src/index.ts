@@ -8,3 +8,5 @@ export * from "./ids.ts";
 export * from "./keys.ts";
 export * from "./request.ts";
 export * from "./request-types.ts";
+export * from "./tokens/index.ts";
+export * from "./policy/index.ts";

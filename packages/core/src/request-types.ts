@@ -3,7 +3,14 @@ import type { Role } from "./keys.ts";
 export const REQUEST_TYPES = ["approval", "decision", "input"] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
-export const REQUEST_STATUSES = ["pending", "approved", "rejected", "answered", "cancelled", "timed_out"] as const;
+export const REQUEST_STATUSES = [
+  "pending",
+  "approved",
+  "rejected",
+  "answered",
+  "cancelled",
+  "timed_out",
+] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;

@@ -68,7 +68,9 @@ export function createRequest(
       ]);
     }
   }
-  const roles = [...new Set([...(input.required_role ? [input.required_role] : []), ...(input.required_roles ?? [])])];
+  const roles = [
+    ...new Set([...(input.required_role ? [input.required_role] : []), ...(input.required_roles ?? [])]),
+  ];
   const requiredApprovals = input.required_approvals ?? 1;
   if (requiredApprovals > 1 && type !== "approval") {
     throw new ValidationError("required_approvals above 1 applies only to approval requests", [
@@ -154,7 +156,8 @@ function classify(request: ApprovalRequest, input: RespondInput): ReviewDecision
   if (input.approved === false) {
     if (input.option !== undefined) fail("/option", "option cannot be given with approved: false");
     if (input.answer !== undefined) fail("/answer", "answer cannot be given with approved: false");
-    if (input.modified_args !== undefined) fail("/modified_args", "modified_args cannot be given when rejecting");
+    if (input.modified_args !== undefined)
+      fail("/modified_args", "modified_args cannot be given when rejecting");
     return "reject";
   }
   switch (request.type) {
@@ -167,12 +170,14 @@ function classify(request: ApprovalRequest, input: RespondInput): ReviewDecision
       }
       return "approve";
     case "decision": {
-      if (input.option === undefined) fail("/option", "decision requests need an option (or approved: false)");
+      if (input.option === undefined)
+        fail("/option", "decision requests need an option (or approved: false)");
       if (!request.options?.some((o) => o.name === input.option)) {
         fail("/option", `unknown option ${JSON.stringify(input.option)}`);
       }
       if (input.answer !== undefined) fail("/answer", "answer is only for input requests");
-      if (input.modified_args !== undefined) fail("/modified_args", "modified_args is only for approval requests");
+      if (input.modified_args !== undefined)
+        fail("/modified_args", "modified_args is only for approval requests");
       return "choose";
     }
     case "input":
@@ -180,7 +185,8 @@ function classify(request: ApprovalRequest, input: RespondInput): ReviewDecision
         fail("/answer", "input requests need a non-empty answer (or approved: false)");
       }
       if (input.option !== undefined) fail("/option", "option is only for decision requests");
-      if (input.modified_args !== undefined) fail("/modified_args", "modified_args is only for approval requests");
+      if (input.modified_args !== undefined)
+        fail("/modified_args", "modified_args is only for approval requests");
       return "answer";
   }
 }
@@ -224,7 +230,10 @@ export function respond(
   if (decision === "approve") {
     const edits = new Set(approvals.map((r) => r.modified_args_hash).filter((h) => h !== null));
     if (edits.size > 1) {
-      throw new ConflictError("conflicting_edits", "another approver already approved different modified_args");
+      throw new ConflictError(
+        "conflicting_edits",
+        "another approver already approved different modified_args",
+      );
     }
   }
   const audit: AuditDraft[] = [
@@ -279,7 +288,9 @@ export function respond(
         comment: response.comment,
         proposed_args_hash: request.tool?.args_hash ?? null,
         approved_args_hash:
-          status === "approved" && request.tool ? (edited?.modified_args_hash ?? request.tool.args_hash) : null,
+          status === "approved" && request.tool
+            ? (edited?.modified_args_hash ?? request.tool.args_hash)
+            : null,
       },
     });
   }

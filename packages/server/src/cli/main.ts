@@ -1,0 +1,127 @@
+import { parseArgs } from "node:util";
+import { isRole } from "@countersign/core";
+import { ConfigError, parseServerFlags, resolveConfig, SERVER_FLAGS } from "../config.ts";
+import { createServices, openStore } from "../runtime.ts";
+import { startServer } from "../server.ts";
+
+export interface Output {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const USAGE = `Usage: countersign <command> [options]
+
+Commands:
+  serve                         start the server
+      --port N  --host H  --data DIR  --database-url URL  --policy FILE  --log-level LEVEL
+  keys create --role R --name N create an API key (admin | agent | reviewer) in the configured store
+  audit verify                  recompute the audit hash chain; exit 1 naming the first broken seq
+  help                          show this text
+
+Storage options (--data, --database-url) and their environment variables apply to every command.`;
+
+/** Runs a CLI command and returns its exit code; long-running `serve` resolves only on shutdown. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "serve":
+        return await serve(rest, env, out);
+      case "keys":
+        return await keys(rest, env, out);
+      case "audit":
+        return await audit(rest, env, out);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        out.stdout(USAGE);
+        return 0;
+      default:
+        out.stderr(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError || (error instanceof TypeError && "code" in error)) {
+      out.stderr(`countersign: ${error.message}`);
+      return 2;
+    }
+    out.stderr(`countersign: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+async function serve(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const config = resolveConfig(parseServerFlags(args), env);
+  const server = await startServer(config);
+  out.stdout(`Countersign is listening on ${server.url} (storage: ${server.services.store.dialect})`);
+  if (server.createdAdminKey && !config.bootstrapAdminKey) {
+    out.stdout(
+      `\nAn admin key was created. It is shown only this once; keep it safe:\n\n  ${server.createdAdminKey}\n`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      server.app.log.info({ signal }, "shutting down");
+      server.close().then(resolve, resolve);
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  return 0;
+}
+
+const STORAGE_FLAGS = { data: SERVER_FLAGS.data, "database-url": SERVER_FLAGS["database-url"] } as const;
+
+function storageArgs(args: string[]) {
+  return parseArgs({ args, options: STORAGE_FLAGS, allowPositionals: true, strict: true });
+}
+
+async function keys(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const parsed = parseArgs({
+    args,
+    options: { ...STORAGE_FLAGS, role: { type: "string" }, name: { type: "string" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (parsed.positionals[0] !== "create") {
+    out.stderr("usage: countersign keys create --role <admin|agent|reviewer> --name <name>");
+    return 2;
+  }
+  const role = parsed.values.role;
+  const name = parsed.values.name;
+  if (!isRole(role) || !name) {
+    out.stderr("usage: countersign keys create --role <admin|agent|reviewer> --name <name>");
+    return 2;
+  }
+  const store = await openStore(resolveConfig(parsed.values, env));
+  try {
+    const created = await createServices(store).keys.create({ role, name }, null);
+    out.stdout(
+      `Created ${role} key ${created.key.id} (${name}). It is shown only this once:\n\n  ${created.secret}\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function audit(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const parsed = storageArgs(args);
+  if (parsed.positionals[0] !== "verify") {
+    out.stderr("usage: countersign audit verify [--data DIR | --database-url URL]");
+    return 2;
+  }
+  const store = await openStore(resolveConfig(parsed.values, env));
+  try {
+    const verdict = await createServices(store).audit.verify();
+    if (verdict.ok) {
+      out.stdout(`audit chain intact: ${verdict.entries} entries, head ${verdict.head_hash}`);
+      return 0;
+    }
+    out.stderr(`audit chain BROKEN at seq ${verdict.first_broken_seq}: ${verdict.reason}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,55 @@
+import { parseArgs } from "node:util";
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  policyFile: string | undefined;
+  bootstrapAdminKey: string | undefined;
+  logLevel: string;
+  /** How often the expiry worker looks for requests past their TTL. */
+  expirySweepMs: number;
+}
+
+export const SERVER_FLAGS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  data: { type: "string" },
+  "database-url": { type: "string" },
+  policy: { type: "string" },
+  "log-level": { type: "string" },
+} as const;
+
+export class ConfigError extends Error {}
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveConfig(
+  flags: Partial<Record<keyof typeof SERVER_FLAGS, string | undefined>>,
+  env: NodeJS.ProcessEnv,
+): ServerConfig {
+  const portText = flags.port ?? env.COUNTERSIGN_PORT ?? "8080";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port ${portText}`);
+  const sweep = Number(env.COUNTERSIGN_EXPIRY_SWEEP_MS ?? "1000");
+  if (!Number.isFinite(sweep) || sweep < 10)
+    throw new ConfigError("COUNTERSIGN_EXPIRY_SWEEP_MS must be ≥ 10");
+  return {
+    port,
+    host: flags.host ?? env.COUNTERSIGN_HOST ?? "127.0.0.1",
+    dataDir: flags.data ?? env.COUNTERSIGN_DATA_DIR ?? "./countersign-data",
+    databaseUrl: emptyToUndefined(flags["database-url"] ?? env.DATABASE_URL),
+    policyFile: emptyToUndefined(flags.policy ?? env.COUNTERSIGN_POLICY),
+    bootstrapAdminKey: emptyToUndefined(env.COUNTERSIGN_BOOTSTRAP_ADMIN_KEY),
+    logLevel: flags["log-level"] ?? env.COUNTERSIGN_LOG_LEVEL ?? "info",
+    expirySweepMs: sweep,
+  };
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+export function parseServerFlags(args: string[]) {
+  return parseArgs({ args, options: SERVER_FLAGS, allowPositionals: false, strict: true }).values;
+}

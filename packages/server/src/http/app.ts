@@ -1,0 +1,89 @@
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyServerOptions } from "fastify";
+import type { App } from "./app-type.ts";
+import { authenticate } from "./auth.ts";
+import { errorHandler, sendProblem } from "./problem.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { keyRoutes } from "./routes/keys.ts";
+import { opsRoutes } from "./routes/ops.ts";
+import { requestRoutes } from "./routes/requests.ts";
+import type { Services } from "./services.ts";
+import { installValidators } from "./validation.ts";
+
+export interface AppOptions {
+  services: Services;
+  /** pino options, or false for silence (tests). */
+  logger?: FastifyServerOptions["logger"];
+  /** Maximum request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  version?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Honour a caller's x-request-id when it is safe to log; otherwise mint one.
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidators(app);
+  // Responses are described by schemas for the OpenAPI document, but serialised as-is: a schema
+  // must never silently drop a field of a resource.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, req, 404, "not_found", `no route ${req.method} ${req.url.split("?")[0]}`),
+  );
+
+  const shutdown = new AbortController();
+  app.addHook("preClose", async () => shutdown.abort());
+
+  app.decorateRequest("principal", null);
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("x-request-id", String(req.id));
+    if (!req.url.startsWith("/v1/")) return;
+    const roles = req.routeOptions.config.roles;
+    if (!roles) return; // unknown route: answered 404 by the not-found handler
+    req.principal = await authenticate(req, options.services.keys);
+    if (!roles.includes(req.principal.role)) {
+      return sendProblem(
+        reply,
+        req,
+        403,
+        "forbidden",
+        `this endpoint needs a key with role ${roles.join(" or ")}; yours is ${req.principal.role}`,
+      );
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Countersign API",
+        version: options.version ?? "0.1.0",
+        description: "Human approval and governance gateway for AI agents.",
+      },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "a Countersign API key" } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  opsRoutes(app, options.services);
+  keyRoutes(app, options.services);
+  requestRoutes(app, options.services, shutdown.signal);
+  auditRoutes(app, options.services);
+
+  return app;
+}

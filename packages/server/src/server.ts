@@ -1,0 +1,70 @@
+import type { Clock, RandomSource } from "@countersign/core";
+import type { FastifyServerOptions } from "fastify";
+import type { ServerConfig } from "./config.ts";
+import { buildApp } from "./http/app.ts";
+import type { App } from "./http/app-type.ts";
+import type { Services } from "./http/services.ts";
+import { createServices, openStore } from "./runtime.ts";
+import type { Store } from "./storage/store.ts";
+import { PeriodicWorker } from "./workers/periodic.ts";
+
+export interface RunningServer {
+  app: App;
+  services: Services;
+  url: string;
+  /** The admin key created on this start (first start only), or null. */
+  createdAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: FastifyServerOptions["logger"];
+  /** Use this store instead of opening one from the configuration (tests). */
+  store?: Store;
+  clock?: Clock;
+  random?: RandomSource;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const store = options.store ?? (await openStore(config));
+  const services = createServices(store, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  });
+  let app: App | undefined;
+  try {
+    const createdAdminKey = await services.keys.ensureAdmin(config.bootstrapAdminKey);
+    app = await buildApp({ services, logger: options.logger ?? { level: config.logLevel } });
+    const log = app.log;
+    const expiry = new PeriodicWorker({
+      name: "expiry",
+      intervalMs: config.expirySweepMs,
+      tick: async () => (await services.requests.expireDue(200)) === 200,
+      onError: (error) => log.error({ err: error }, "expiry sweep failed"),
+    });
+    const address = await app.listen({ port: config.port, host: config.host });
+    expiry.start();
+    const running = app;
+    let closing: Promise<void> | undefined;
+    return {
+      app: running,
+      services,
+      url: address,
+      createdAdminKey,
+      close: () => {
+        closing ??= (async () => {
+          // Stop taking requests and let in-flight ones finish, then stop workers, then flush and
+          // close storage: every write already acknowledged or accepted reaches the disk.
+          await running.close();
+          await expiry.stop();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw error;
+  }
+}

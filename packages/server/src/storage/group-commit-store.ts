@@ -1,0 +1,220 @@
+import { type AuditDraft, type AuditEntry, chainEntry, UnavailableError } from "@countersign/core";
+import { type Kysely, sql, type Transaction } from "kysely";
+import { ChangeBus } from "./change-bus.ts";
+import type { Database } from "./schema.ts";
+import type { Dialect, Store, WriteContext } from "./store.ts";
+
+interface PendingUnit {
+  run: (ctx: WriteContext) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  dialect: Dialect;
+  /** Connection used for writes (on SQLite: the single writer connection). */
+  writer: Kysely<Database>;
+  /** Connection(s) used for reads; on SQLite a second connection so reads never wait for a commit. */
+  reader: Kysely<Database>;
+  /** Batch concurrent units into shared commits. Off only for benchmarks that measure the difference. */
+  groupCommit?: boolean;
+  maxBatch?: number;
+  /** Sends cross-replica change signals inside the transaction (PostgreSQL NOTIFY). */
+  notify?: (trx: Transaction<Database>, subjectIds: string[]) => Promise<void>;
+  onClose?: () => Promise<void>;
+  changes?: ChangeBus;
+}
+
+/**
+ * Shared implementation of the storage interface over Kysely. Both adapters use it; they differ only
+ * in how they open connections, how the audit head is locked, and how change signals cross processes.
+ *
+ * Group commit: units submitted while a commit is in flight queue up and are committed together in
+ * the next transaction, each inside its own savepoint so one failing unit rolls back alone. Every
+ * caller's promise settles only after that transaction's COMMIT returned, i.e. after the fsync.
+ */
+export class GroupCommitStore implements Store {
+  readonly dialect: Dialect;
+  readonly db: Kysely<Database>;
+  readonly changes: ChangeBus;
+  readonly stats = { batches: 0, units: 0 };
+  private readonly writer: Kysely<Database>;
+  private readonly options: GroupCommitOptions;
+  private queue: PendingUnit[] = [];
+  private flushing = false;
+  private closed = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+
+  constructor(options: GroupCommitOptions) {
+    this.options = options;
+    this.dialect = options.dialect;
+    this.writer = options.writer;
+    this.db = options.reader;
+    this.changes = options.changes ?? new ChangeBus();
+  }
+
+  write<T>(unit: (ctx: WriteContext) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new UnavailableError("the store is shutting down"));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run: unit, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        this.idle = new Promise((r) => {
+          this.markIdle = r;
+        });
+        // Let every request already parsed in this turn of the event loop join the first batch.
+        setImmediate(() => void this.flushLoop());
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // Graceful shutdown: writes already accepted are committed before the connections close.
+    await this.idle;
+    await this.options.onClose?.();
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const max = this.options.groupCommit === false ? 1 : (this.options.maxBatch ?? 256);
+        const batch = this.queue.splice(0, max);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.flushing = false;
+      this.markIdle();
+    }
+  }
+
+  private async commitBatch(batch: PendingUnit[]): Promise<void> {
+    const outcomes: Array<
+      { ok: true; value: unknown; after: Array<() => void> } | { ok: false; error: unknown }
+    > = [];
+    const changed = new Set<string>();
+    try {
+      await this.writer.transaction().execute(async (trx) => {
+        const head = await this.lockHead(trx);
+        const useSavepoints = batch.length > 1;
+        for (const unit of batch) {
+          const before = { ...head };
+          const after: Array<() => void> = [];
+          const unitChanged: string[] = [];
+          const ctx = this.context(trx, head, after, unitChanged);
+          if (useSavepoints) await sql`savepoint cs_unit`.execute(trx);
+          try {
+            const value = await unit.run(ctx);
+            if (useSavepoints) await sql`release savepoint cs_unit`.execute(trx);
+            outcomes.push({ ok: true, value, after });
+            for (const id of unitChanged) changed.add(id);
+          } catch (error) {
+            if (!useSavepoints) throw error;
+            await sql`rollback to savepoint cs_unit`.execute(trx);
+            await sql`release savepoint cs_unit`.execute(trx);
+            head.seq = before.seq;
+            head.hash = before.hash;
+            outcomes.push({ ok: false, error });
+          }
+        }
+        if (head.dirty) {
+          await trx
+            .updateTable("audit_head")
+            .set({ seq: head.seq, hash: head.hash })
+            .where("id", "=", 1)
+            .execute();
+        }
+        if (changed.size > 0 && this.options.notify) await this.options.notify(trx, [...changed]);
+      });
+    } catch (error) {
+      // The shared transaction failed as a whole (a single unit threw, or COMMIT failed).
+      const failure = batch.length === 1 ? error : toUnavailable(error);
+      for (const unit of batch) unit.reject(failure);
+      return;
+    }
+    this.stats.batches++;
+    this.stats.units += batch.length;
+    batch.forEach((unit, i) => {
+      const outcome = outcomes[i];
+      if (!outcome) {
+        unit.reject(new Error("unit outcome missing"));
+      } else if (outcome.ok) {
+        for (const fn of outcome.after) runSafely(fn);
+        unit.resolve(outcome.value);
+      } else {
+        unit.reject(outcome.error);
+      }
+    });
+    for (const id of changed) this.changes.publish(id);
+  }
+
+  private async lockHead(trx: Transaction<Database>): Promise<{ seq: number; hash: string; dirty: boolean }> {
+    let query = trx.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1);
+    // On PostgreSQL the row lock serialises appenders across replicas so the chain stays single.
+    if (this.dialect === "postgres") query = query.forUpdate();
+    const row = await query.executeTakeFirstOrThrow();
+    return { seq: Number(row.seq), hash: row.hash, dirty: false };
+  }
+
+  private context(
+    trx: Transaction<Database>,
+    head: { seq: number; hash: string; dirty: boolean },
+    after: Array<() => void>,
+    changed: string[],
+  ): WriteContext {
+    return {
+      db: trx,
+      dialect: this.dialect,
+      afterCommit: (fn) => after.push(fn),
+      changed: (id) => changed.push(id),
+      appendAudit: async (drafts: AuditDraft[], ownerKeyId?: string | null): Promise<AuditEntry[]> => {
+        const entries: AuditEntry[] = [];
+        for (const draft of drafts) {
+          const entry = chainEntry(head, draft);
+          head.seq = entry.seq;
+          head.hash = entry.hash;
+          head.dirty = true;
+          entries.push(entry);
+        }
+        if (entries.length > 0) {
+          await trx
+            .insertInto("audit")
+            .values(
+              entries.map((e) => ({
+                seq: e.seq,
+                at: e.at,
+                kind: e.kind,
+                subject_id: e.subject_id,
+                correlation_id: e.correlation_id,
+                owner_key_id: ownerKeyId ?? null,
+                actor: JSON.stringify(e.actor),
+                data: JSON.stringify(e.data),
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+              })),
+            )
+            .execute();
+        }
+        return entries;
+      },
+    };
+  }
+}
+
+function runSafely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // After-commit hooks only wake waiters; a failing hook must not turn a committed write into an error.
+  }
+}
+
+function toUnavailable(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new UnavailableError(`the write could not be committed: ${message}`);
+}

@@ -1,0 +1,91 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import { GroupCommitStore } from "./group-commit-store.ts";
+import { migrateToLatest } from "./migrations.ts";
+import type { Database } from "./schema.ts";
+
+/**
+ * Adapts `node:sqlite`'s synchronous API to the interface Kysely's SqliteDialect expects. Written
+ * here (about thirty lines) instead of adding a dialect package: it also caches prepared statements,
+ * which the stock driver would otherwise re-prepare on every query of the hot path.
+ */
+class NodeSqliteBridge implements SqliteDatabase {
+  private readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.db.close();
+  }
+
+  prepare(sqlText: string): SqliteStatement {
+    // Kysely opens transactions with a plain (deferred) BEGIN. Another process (the CLI, a second
+    // server) may write to the same file, and a deferred transaction that read first cannot then
+    // upgrade to a writer without failing at once; BEGIN IMMEDIATE takes the write lock up front and
+    // waits for it under the busy timeout instead.
+    const text = sqlText.trim().toLowerCase() === "begin" ? "begin immediate" : sqlText;
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      if (this.statements.size > 1000) this.statements.clear();
+      this.statements.set(text, stmt);
+    }
+    const prepared = stmt;
+    return {
+      reader: prepared.columns().length > 0,
+      all: (params) => prepared.all(...(params as SqlParam[])),
+      run: (params) => {
+        const r = prepared.run(...(params as SqlParam[]));
+        return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
+      },
+      iterate: (params) => prepared.iterate(...(params as SqlParam[])),
+    };
+  }
+}
+
+type SqlParam = null | number | bigint | string | NodeJS.ArrayBufferView;
+
+function openConnection(path: string): DatabaseSync {
+  const db = new DatabaseSync(path, { timeout: 5000 });
+  db.exec("PRAGMA journal_mode = WAL");
+  // FULL: a commit is on disk (the WAL is fsynced) before COMMIT returns; we answer only after that.
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA foreign_keys = ON");
+  return db;
+}
+
+export interface SqliteStoreOptions {
+  /** Directory holding `countersign.db`; `:memory:` is refused because durability is the point. */
+  dataDir: string;
+  groupCommit?: boolean;
+}
+
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<GroupCommitStore> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = join(options.dataDir, "countersign.db");
+  const writerConnection = openConnection(file);
+  const writer = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: new NodeSqliteBridge(writerConnection) }),
+  });
+  await migrateToLatest(writer as Kysely<unknown>);
+  const readerConnection = openConnection(file);
+  const reader = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: new NodeSqliteBridge(readerConnection) }),
+  });
+  return new GroupCommitStore({
+    dialect: "sqlite",
+    writer,
+    reader,
+    groupCommit: options.groupCommit ?? true,
+    onClose: async () => {
+      await reader.destroy();
+      await writer.destroy();
+    },
+  });
+}
