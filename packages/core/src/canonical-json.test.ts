@@ -33,7 +33,7 @@ describe("RFC 8785 canonical JSON", () => {
     expect(() => canonicalize({ a: [1, Number.NaN] })).toThrow("/a/1");
     expect(() => canonicalize(Number.POSITIVE_INFINITY)).toThrow(CanonicalizationError);
     expect(() => canonicalize({ s: "\ud800" })).toThrow("lone surrogate");
-    expect(() => canonicalize({ ["\udc00"]: 1 })).toThrow("lone surrogate");
+    expect(() => canonicalize({ "\udc00": 1 })).toThrow("lone surrogate");
     expect(() => canonicalize(new Date(0))).toThrow("plain JSON objects");
     expect(() => canonicalize([undefined])).toThrow();
   });

@@ -9,7 +9,17 @@ import { ValidationError } from "./errors.ts";
  * coercing it: a hash over coerced data would bind an approval to arguments nobody sent.
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, "");
+  try {
+    return serialize(value);
+  } catch (error) {
+    if (error instanceof Unrepresentable) {
+      throw new CanonicalizationError(
+        `/${error.segments.reverse().map(escapePointer).join("/")}`,
+        error.message,
+      );
+    }
+    throw error;
+  }
 }
 
 export class CanonicalizationError extends ValidationError {
@@ -19,49 +29,73 @@ export class CanonicalizationError extends ValidationError {
   }
 }
 
-function serialize(value: unknown, path: string): string {
+/** Internal: carries the offending value's path up the recursion, built only when something fails. */
+class Unrepresentable extends Error {
+  readonly segments: string[] = [];
+}
+
+function at<T>(segment: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof Unrepresentable) error.segments.push(segment);
+    throw error;
+  }
+}
+
+function serialize(value: unknown): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new CanonicalizationError(path, "numbers must be finite");
+      if (!Number.isFinite(value)) throw new Unrepresentable("numbers must be finite");
       // ECMAScript's Number-to-String is exactly what RFC 8785 §3.2.2.3 prescribes; -0 serialises as 0.
       return JSON.stringify(value);
     case "string":
-      assertWellFormed(value, path);
+      if (!value.isWellFormed()) throw new Unrepresentable("string contains a lone surrogate");
       return JSON.stringify(value);
     case "object": {
       if (Array.isArray(value)) {
-        const parts: string[] = [];
+        let out = "[";
         for (let i = 0; i < value.length; i++) {
-          parts.push(serialize(value[i], `${path}/${i}`));
+          if (i > 0) out += ",";
+          const item = value[i];
+          out += item === undefined ? at(String(i), () => serialize(item)) : serializeAt(String(i), item);
         }
-        return `[${parts.join(",")}]`;
+        return `${out}]`;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
-        throw new CanonicalizationError(path, "only plain JSON objects can be canonicalised");
+        throw new Unrepresentable("only plain JSON objects can be canonicalised");
       }
       const record = value as Record<string, unknown>;
       // Sorting by UTF-16 code units is what RFC 8785 requires, and is what the default sort does.
       const keys = Object.keys(record).sort();
-      const parts: string[] = [];
+      let out = "{";
+      let first = true;
       for (const key of keys) {
         const item = record[key];
         if (item === undefined) continue;
-        assertWellFormed(key, path);
-        parts.push(`${JSON.stringify(key)}:${serialize(item, `${path}/${escapePointer(key)}`)}`);
+        if (!key.isWellFormed()) throw new Unrepresentable("property name contains a lone surrogate");
+        out += `${first ? "" : ","}${JSON.stringify(key)}:${serializeAt(key, item)}`;
+        first = false;
       }
-      return `{${parts.join(",")}}`;
+      return `${out}}`;
     }
     default:
-      throw new CanonicalizationError(path, `${typeof value} is not a JSON value`);
+      throw new Unrepresentable(`${typeof value} is not a JSON value`);
   }
 }
 
-function assertWellFormed(text: string, path: string): void {
-  if (!text.isWellFormed()) throw new CanonicalizationError(path, "string contains a lone surrogate");
+/** Scalars cannot fail below this level, so only containers pay for the path bookkeeping. */
+function serializeAt(segment: string, item: unknown): string {
+  if (item !== null && typeof item === "object") return at(segment, () => serialize(item));
+  if (typeof item === "string" && item.isWellFormed()) return JSON.stringify(item);
+  if (typeof item === "number" && Number.isFinite(item)) return JSON.stringify(item);
+  if (typeof item === "boolean") return item ? "true" : "false";
+  if (item === null) return "null";
+  return at(segment, () => serialize(item));
 }
 
 /** RFC 6901 escaping, so error paths are JSON pointers like the schema validator's. */

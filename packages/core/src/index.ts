@@ -6,7 +6,7 @@ export * from "./errors.ts";
 export * from "./hash.ts";
 export * from "./ids.ts";
 export * from "./keys.ts";
+export * from "./policy/index.ts";
 export * from "./request.ts";
 export * from "./request-types.ts";
 export * from "./tokens/index.ts";
-export * from "./policy/index.ts";

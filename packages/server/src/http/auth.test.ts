@@ -10,7 +10,11 @@ describe.each(STORAGE_KINDS)("keys and authorisation (%s)", (storage) => {
   afterAll(() => s.close());
 
   it("refuses calls without a key, with a malformed header, or with an unknown key", async () => {
-    for (const headers of [{}, { authorization: "Basic abc" }, { authorization: "Bearer cs_admin_nope" }]) {
+    for (const headers of [
+      {},
+      { authorization: "Basic abc" },
+      { authorization: "Bearer cs_admin_nope" },
+    ] as Array<Record<string, string>>) {
       const res = await call(s.url, "GET", "/v1/requests", { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get("content-type")).toContain("application/problem+json");

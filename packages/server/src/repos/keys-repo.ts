@@ -1,5 +1,6 @@
 import type { Role } from "@countersign/core";
 import type { Executor } from "./executor.ts";
+import { QueryTemplate } from "./query-template.ts";
 
 export interface KeyRecord {
   id: string;
@@ -16,13 +17,14 @@ export async function insertKey(db: Executor, key: KeyRecord): Promise<void> {
   await db.insertInto("keys").values(key).execute();
 }
 
+// Runs on every authenticated call.
+const findBySecretHash = new QueryTemplate<"hash">((db, p) =>
+  db.selectFrom("keys").selectAll().where("secret_hash", "=", p.hash),
+);
+
 export async function findKeyBySecretHash(db: Executor, secretHash: string): Promise<KeyRecord | undefined> {
-  const row = await db
-    .selectFrom("keys")
-    .selectAll()
-    .where("secret_hash", "=", secretHash)
-    .executeTakeFirst();
-  return row as KeyRecord | undefined;
+  const rows = await findBySecretHash.execute<KeyRecord>(db, { hash: secretHash });
+  return rows[0];
 }
 
 export async function getKey(db: Executor, id: string): Promise<KeyRecord | undefined> {

@@ -1,5 +1,7 @@
 import type { ApprovalRequest, Review } from "@countersign/core";
+import { sql } from "kysely";
 import type { Executor } from "./executor.ts";
+import { QueryTemplate } from "./query-template.ts";
 
 function rolesColumn(roles: string[]): string {
   return roles.length === 0 ? "" : `|${roles.join("|")}|`;
@@ -22,8 +24,25 @@ function toRow(r: ApprovalRequest) {
   };
 }
 
+const insertRequestQuery = new QueryTemplate<keyof ReturnType<typeof toRow>>((db, p) =>
+  db.insertInto("requests").values({
+    id: p.id,
+    status: p.status,
+    type: p.type,
+    priority: p.priority,
+    correlation_id: p.correlation_id,
+    created_by_key_id: p.created_by_key_id,
+    external_request_id: p.external_request_id,
+    expires_at: p.expires_at,
+    roles: p.roles,
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+    doc: p.doc,
+  }),
+);
+
 export async function insertRequest(db: Executor, request: ApprovalRequest): Promise<void> {
-  await db.insertInto("requests").values(toRow(request)).execute();
+  await insertRequestQuery.execute(db, toRow(request));
 }
 
 /** Writes a transition out of `pending`; returns false if the row was no longer pending. */
@@ -114,7 +133,8 @@ export async function listExpiredPending(
   let query = db
     .selectFrom("requests")
     .select("doc")
-    .where("status", "=", "pending")
+    // A literal (not a bound parameter) so the planner can use the partial index on pending rows.
+    .where("status", "=", sql.lit("pending"))
     .where("expires_at", "is not", null)
     .where("expires_at", "<=", nowIso)
     .orderBy("expires_at")

@@ -1,8 +1,48 @@
 import { type AuditDraft, type AuditEntry, chainEntry, UnavailableError } from "@countersign/core";
 import { type Kysely, sql, type Transaction } from "kysely";
+import { QueryTemplate } from "../repos/query-template.ts";
 import { ChangeBus } from "./change-bus.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect, Store, WriteContext } from "./store.ts";
+
+// Every commit touches the chain head and every audited change inserts entries: keep them prebuilt.
+const selectHead = new QueryTemplate<never>((db) =>
+  db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1),
+);
+const selectHeadForUpdate = new QueryTemplate<never>((db) =>
+  db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).forUpdate(),
+);
+const updateHead = new QueryTemplate<"seq" | "hash">((db, p) =>
+  db
+    .updateTable("audit_head")
+    .set({ seq: p.seq as unknown as number, hash: p.hash })
+    .where("id", "=", 1),
+);
+type AuditColumn =
+  | "seq"
+  | "at"
+  | "kind"
+  | "subject_id"
+  | "correlation_id"
+  | "owner_key_id"
+  | "actor"
+  | "data"
+  | "prev_hash"
+  | "hash";
+const insertAudit = new QueryTemplate<AuditColumn>((db, p) =>
+  db.insertInto("audit").values({
+    seq: p.seq as unknown as number,
+    at: p.at,
+    kind: p.kind,
+    subject_id: p.subject_id,
+    correlation_id: p.correlation_id,
+    owner_key_id: p.owner_key_id,
+    actor: p.actor,
+    data: p.data,
+    prev_hash: p.prev_hash,
+    hash: p.hash,
+  }),
+);
 
 interface PendingUnit {
   run: (ctx: WriteContext) => Promise<unknown>;
@@ -122,13 +162,7 @@ export class GroupCommitStore implements Store {
             outcomes.push({ ok: false, error });
           }
         }
-        if (head.dirty) {
-          await trx
-            .updateTable("audit_head")
-            .set({ seq: head.seq, hash: head.hash })
-            .where("id", "=", 1)
-            .execute();
-        }
+        if (head.dirty) await updateHead.execute(trx, { seq: head.seq, hash: head.hash });
         if (changed.size > 0 && this.options.notify) await this.options.notify(trx, [...changed]);
       });
     } catch (error) {
@@ -154,10 +188,10 @@ export class GroupCommitStore implements Store {
   }
 
   private async lockHead(trx: Transaction<Database>): Promise<{ seq: number; hash: string; dirty: boolean }> {
-    let query = trx.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1);
     // On PostgreSQL the row lock serialises appenders across replicas so the chain stays single.
-    if (this.dialect === "postgres") query = query.forUpdate();
-    const row = await query.executeTakeFirstOrThrow();
+    const query = this.dialect === "postgres" ? selectHeadForUpdate : selectHead;
+    const [row] = await query.execute<{ seq: number; hash: string }>(trx, {});
+    if (!row) throw new Error("the audit head row is missing");
     return { seq: Number(row.seq), hash: row.hash, dirty: false };
   }
 
@@ -181,24 +215,19 @@ export class GroupCommitStore implements Store {
           head.dirty = true;
           entries.push(entry);
         }
-        if (entries.length > 0) {
-          await trx
-            .insertInto("audit")
-            .values(
-              entries.map((e) => ({
-                seq: e.seq,
-                at: e.at,
-                kind: e.kind,
-                subject_id: e.subject_id,
-                correlation_id: e.correlation_id,
-                owner_key_id: ownerKeyId ?? null,
-                actor: JSON.stringify(e.actor),
-                data: JSON.stringify(e.data),
-                prev_hash: e.prev_hash,
-                hash: e.hash,
-              })),
-            )
-            .execute();
+        for (const e of entries) {
+          await insertAudit.execute(trx, {
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind,
+            subject_id: e.subject_id,
+            correlation_id: e.correlation_id,
+            owner_key_id: ownerKeyId ?? null,
+            actor: JSON.stringify(e.actor),
+            data: JSON.stringify(e.data),
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+          });
         }
         return entries;
       },

@@ -13,7 +13,7 @@ import type { Database } from "./schema.ts";
  */
 class NodeSqliteBridge implements SqliteDatabase {
   private readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
+  private readonly statements = new Map<string, SqliteStatement>();
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -30,14 +30,10 @@ class NodeSqliteBridge implements SqliteDatabase {
     // upgrade to a writer without failing at once; BEGIN IMMEDIATE takes the write lock up front and
     // waits for it under the busy timeout instead.
     const text = sqlText.trim().toLowerCase() === "begin" ? "begin immediate" : sqlText;
-    let stmt = this.statements.get(text);
-    if (!stmt) {
-      stmt = this.db.prepare(text);
-      if (this.statements.size > 1000) this.statements.clear();
-      this.statements.set(text, stmt);
-    }
-    const prepared = stmt;
-    return {
+    const cached = this.statements.get(text);
+    if (cached) return cached;
+    const prepared: StatementSync = this.db.prepare(text);
+    const statement: SqliteStatement = {
       reader: prepared.columns().length > 0,
       all: (params) => prepared.all(...(params as SqlParam[])),
       run: (params) => {
@@ -46,6 +42,9 @@ class NodeSqliteBridge implements SqliteDatabase {
       },
       iterate: (params) => prepared.iterate(...(params as SqlParam[])),
     };
+    if (this.statements.size > 1000) this.statements.clear();
+    this.statements.set(text, statement);
+    return statement;
   }
 }
 
