@@ -111,6 +111,19 @@ export interface RequestResponse {
   decided_at: string;
 }
 
+/** Where a request came from when `govern` created it: ties the approval token to the governed call. */
+export interface GovernanceLink {
+  governed_call_id: string;
+  run_id: string;
+  call_id: string | null;
+  rule_id: string;
+  policy_version: string;
+  risk: string | null;
+  /** Why the call needed approval: a policy rule, or a budget a human may extend. */
+  reason: string;
+  kind: "policy" | "budget_extension";
+}
+
 export interface ApprovalRequest {
   id: string;
   type: RequestType;
@@ -142,6 +155,10 @@ export interface ApprovalRequest {
   quorum: { required: number; approvals: number };
   response: RequestResponse | null;
   cancellation: { reason: string | null; by: Principal | null } | null;
+  /** Set when the request was created by `POST /v1/govern`. */
+  governance?: GovernanceLink | null;
+  /** Signed, single-use token bound to the approved arguments (governed requests, once approved). */
+  approval_token?: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -118,6 +118,92 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_governance": {
+    async up(db: Kysely<unknown>) {
+      // The policy versions ever put in force; `settings.active_policy` names the current one.
+      await db.schema
+        .createTable("policies")
+        .addColumn("version", "text", (c) => c.primaryKey())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("created_by", "text")
+        .execute();
+
+      // Per-run usage for budgets, keyed by the verified agent key and the run id it reports.
+      await db.schema
+        .createTable("runs")
+        .addColumn("agent_key_id", "text", (c) => c.notNull())
+        .addColumn("run_id", "text", (c) => c.notNull())
+        .addColumn("first_call_at", "text", (c) => c.notNull())
+        .addColumn("steps", "integer", (c) => c.notNull())
+        .addColumn("tool_calls", "integer", (c) => c.notNull())
+        .addColumn("usd", "double precision", (c) => c.notNull())
+        .addColumn("budget_extensions", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("runs_pk", ["agent_key_id", "run_id"])
+        .execute();
+
+      await db.schema
+        .createTable("governed_calls")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("agent_key_id", "text", (c) => c.notNull())
+        .addColumn("run_id", "text", (c) => c.notNull())
+        .addColumn("call_id", "text")
+        .addColumn("decision", "text", (c) => c.notNull())
+        .addColumn("request_id", "text")
+        .addColumn("correlation_id", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("doc", "text", (c) => c.notNull())
+        .addUniqueConstraint("governed_calls_idempotency", ["agent_key_id", "run_id", "call_id"])
+        .execute();
+      await db.schema
+        .createIndex("governed_calls_correlation")
+        .on("governed_calls")
+        .columns(["correlation_id", "id"])
+        .execute();
+
+      await db.schema
+        .createTable("kill_switches")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("scope", "text", (c) => c.notNull())
+        .addColumn("agent", "text")
+        .addColumn("run_id", "text")
+        .addColumn("active", "integer", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("doc", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("kill_switches_active").on("kill_switches").columns(["active"]).execute();
+
+      await db.schema
+        .createTable("grants")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("active", "integer", (c) => c.notNull())
+        .addColumn("uses", "integer", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("doc", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("grants_active").on("grants").columns(["active"]).execute();
+
+      // Ed25519 keys that sign approval tokens (and evidence); retired keys stay published.
+      await db.schema
+        .createTable("signing_keys")
+        .addColumn("kid", "text", (c) => c.primaryKey())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("retired_at", "text")
+        .addColumn("record", "text", (c) => c.notNull())
+        .execute();
+
+      // One row per consumed approval token: the primary key makes consumption single-use.
+      await db.schema
+        .createTable("token_uses")
+        .addColumn("jti", "text", (c) => c.primaryKey())
+        .addColumn("request_id", "text", (c) => c.notNull())
+        .addColumn("consumed_at", "text", (c) => c.notNull())
+        .addColumn("consumed_by", "text", (c) => c.notNull())
+        .addColumn("executed_args_hash", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

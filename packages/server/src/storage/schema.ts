@@ -73,6 +73,69 @@ export interface SettingsTable {
   updated_at: string;
 }
 
+export interface PoliciesTable {
+  version: string;
+  source: string;
+  created_at: string;
+  created_by: string | null;
+}
+
+export interface RunsTable {
+  agent_key_id: string;
+  run_id: string;
+  first_call_at: string;
+  steps: number;
+  tool_calls: number;
+  usd: number;
+  budget_extensions: number;
+  updated_at: string;
+}
+
+export interface GovernedCallsTable {
+  id: string;
+  agent_key_id: string;
+  run_id: string;
+  call_id: string | null;
+  decision: string;
+  request_id: string | null;
+  correlation_id: string;
+  created_at: string;
+  doc: string;
+}
+
+export interface KillSwitchesTable {
+  id: string;
+  scope: string;
+  agent: string | null;
+  run_id: string | null;
+  active: number;
+  created_at: string;
+  doc: string;
+}
+
+export interface GrantsTable {
+  id: string;
+  active: number;
+  uses: number;
+  created_at: string;
+  doc: string;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  created_at: string;
+  retired_at: string | null;
+  record: string;
+}
+
+export interface TokenUsesTable {
+  jti: string;
+  request_id: string;
+  consumed_at: string;
+  consumed_by: string;
+  executed_args_hash: string;
+}
+
 export interface Database {
   keys: KeysTable;
   requests: RequestsTable;
@@ -81,4 +144,11 @@ export interface Database {
   audit: AuditTable;
   audit_head: AuditHeadTable;
   settings: SettingsTable;
+  policies: PoliciesTable;
+  runs: RunsTable;
+  governed_calls: GovernedCallsTable;
+  kill_switches: KillSwitchesTable;
+  grants: GrantsTable;
+  signing_keys: SigningKeysTable;
+  token_uses: TokenUsesTable;
 }
