@@ -1,0 +1,60 @@
+/*
+ * @countersign/sdk: the public surface. Anything not exported here is internal and may change.
+ */
+
+export {
+  type ApprovalTokenClaims,
+  type ApprovalTokenErrorCode,
+  type ApprovalTokenJwk,
+  ApprovalTokenVerificationError,
+  argsHash,
+  type VerifyApprovalTokenOptions,
+  verifyApprovalToken,
+} from "./approval-token.ts";
+export { CanonicalizationError, canonicalize } from "./canonical-json.ts";
+export {
+  type CallOptions,
+  CountersignClient,
+  type CountersignClientOptions,
+  type CreateRequestResult,
+  type ListAuditOptions,
+  type ListRequestsFilter,
+  SDK_VERSION,
+} from "./client.ts";
+export { CountersignError, type CountersignErrorInit, type FieldError, type Problem } from "./errors.ts";
+export { ApprovalRejectedError, ApprovalTimeoutError, RequestCancelledError } from "./outcome-errors.ts";
+export type { RetryOptions } from "./retry.ts";
+export type { FetchLike } from "./transport.ts";
+export {
+  type Action,
+  type ApiKey,
+  type ApprovalRequest,
+  type AuditActor,
+  type AuditEntry,
+  type AuditPage,
+  type AuditVerification,
+  type Case,
+  type ClaimedActor,
+  type CreatedKey,
+  type CreateKeyInput,
+  type CreateRequestInput,
+  isTerminal,
+  type LogActionInput,
+  type Principal,
+  type Priority,
+  REQUEST_STATUSES,
+  type RequestOption,
+  type RequestPage,
+  type RequestResponse,
+  type RequestSource,
+  type RequestStatus,
+  type RequestType,
+  type RespondInput,
+  type Review,
+  type ReviewDecision,
+  type Role,
+  type Severity,
+  type TerminalStatus,
+  type ToolCall,
+} from "./types.ts";
+export type { WaitOptions } from "./wait.ts";
