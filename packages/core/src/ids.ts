@@ -3,7 +3,21 @@ import type { Clock, RandomSource } from "./clock.ts";
 /** Crockford's base32, as ULID uses: no I, L, O, U, so ids are unambiguous when read aloud. */
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-export type IdPrefix = "req" | "rev" | "act" | "key" | "aud" | "gov" | "grt" | "whk" | "dlv" | "rvw" | "evt";
+export type IdPrefix =
+  | "req"
+  | "rev"
+  | "act"
+  | "key"
+  | "aud"
+  | "gov"
+  | "grt"
+  | "whk"
+  | "dlv"
+  | "rvw"
+  | "evt"
+  | "ks"
+  | "tok"
+  | "sk";
 
 /**
  * Prefixed, time-sortable ids (`req_01J…`): 48 bits of milliseconds then 80 random bits, encoded

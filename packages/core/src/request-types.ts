@@ -122,6 +122,9 @@ export interface GovernanceLink {
   /** Why the call needed approval: a policy rule, or a budget a human may extend. */
   reason: string;
   kind: "policy" | "budget_extension";
+  /** The environment the call named, so an edit is re-checked under the same conditions. */
+  environment: string | null;
+  context?: unknown;
 }
 
 export interface ApprovalRequest {

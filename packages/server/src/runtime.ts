@@ -4,8 +4,15 @@ import type { ServerConfig } from "./config.ts";
 import type { Services } from "./http/services.ts";
 import { ActionsService } from "./services/actions-service.ts";
 import { AuditService } from "./services/audit-service.ts";
+import { GovernService } from "./services/govern-service.ts";
+import { governanceHooks } from "./services/governance-hooks.ts";
+import { GrantsService } from "./services/grants-service.ts";
 import { KeysService } from "./services/keys-service.ts";
+import { KillSwitchService } from "./services/kill-switch-service.ts";
+import { PolicyService } from "./services/policy-service.ts";
 import { RequestsService } from "./services/requests-service.ts";
+import { SigningKeysService } from "./services/signing-keys-service.ts";
+import { TokensService } from "./services/tokens-service.ts";
 import { openPostgresStore } from "./storage/postgres.ts";
 import { openSqliteStore } from "./storage/sqlite.ts";
 import type { Store } from "./storage/store.ts";
@@ -25,11 +32,24 @@ export function createServices(
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
   const deps = { store, clock, random, ids: new IdGenerator(clock, random) };
+  const requests = new RequestsService(deps);
+  const policy = new PolicyService(deps);
+  const killSwitch = new KillSwitchService(deps);
+  const grants = new GrantsService(deps);
+  const signingKeys = new SigningKeysService(deps);
+  const tokens = new TokensService(deps, signingKeys);
+  requests.addHooks(governanceHooks(policy, tokens, clock));
   return {
     store,
     keys: new KeysService(deps),
-    requests: new RequestsService(deps),
+    requests,
     actions: new ActionsService(deps),
     audit: new AuditService(store),
+    policy,
+    killSwitch,
+    grants,
+    govern: new GovernService(deps, { policy, killSwitch, grants, requests }),
+    signingKeys,
+    tokens,
   };
 }

@@ -36,6 +36,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const createdAdminKey = await services.keys.ensureAdmin(config.bootstrapAdminKey);
     app = await buildApp({ services, logger: options.logger ?? { level: config.logLevel } });
     const log = app.log;
+    await services.policy.init(config.policyFile);
+    await services.signingKeys.start((error) => log.error({ err: error }, "signing key refresh failed"));
     const expiry = new PeriodicWorker({
       name: "expiry",
       intervalMs: config.expirySweepMs,
@@ -56,6 +58,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           // Stop taking requests and let in-flight ones finish, then stop workers, then flush and
           // close storage: every write already acknowledged or accepted reaches the disk.
           await running.close();
+          await services.signingKeys.stop();
+          services.policy.close();
           await expiry.stop();
           await store.close();
         })();
@@ -63,6 +67,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
     };
   } catch (error) {
+    await services.signingKeys.stop().catch(() => {});
     await app?.close().catch(() => {});
     await store.close().catch(() => {});
     throw error;

@@ -3,6 +3,7 @@ import { isRole } from "@countersign/core";
 import { ConfigError, parseServerFlags, resolveConfig, SERVER_FLAGS } from "../config.ts";
 import { createServices, openStore } from "../runtime.ts";
 import { startServer } from "../server.ts";
+import { policyCheck, policyTest } from "./policy-commands.ts";
 
 export interface Output {
   stdout: (text: string) => void;
@@ -16,6 +17,8 @@ Commands:
       --port N  --host H  --data DIR  --database-url URL  --policy FILE  --log-level LEVEL
   keys create --role R --name N create an API key (admin | agent | reviewer) in the configured store
   audit verify                  recompute the audit hash chain; exit 1 naming the first broken seq
+  policy check FILE             validate a policy file; problems print as file:line:column
+  policy test FILE --cases F    run expected-decision fixtures against a policy
   help                          show this text
 
 Storage options (--data, --database-url) and their environment variables apply to every command.`;
@@ -31,6 +34,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
         return await keys(rest, env, out);
       case "audit":
         return await audit(rest, env, out);
+      case "policy":
+        return await policy(rest, out);
       case undefined:
       case "help":
       case "--help":
@@ -124,4 +129,18 @@ async function audit(args: string[], env: NodeJS.ProcessEnv, out: Output): Promi
   } finally {
     await store.close();
   }
+}
+
+async function policy(args: string[], out: Output): Promise<number> {
+  const parsed = parseArgs({
+    args,
+    options: { cases: { type: "string" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [sub, file] = parsed.positionals;
+  if (sub === "check" && file) return policyCheck(file, out);
+  if (sub === "test" && file && parsed.values.cases) return policyTest(file, parsed.values.cases, out);
+  out.stderr("usage: countersign policy check <file> | countersign policy test <file> --cases <cases.yaml>");
+  return 2;
 }

@@ -6,9 +6,11 @@ import type { App } from "./app-type.ts";
 import { authenticate } from "./auth.ts";
 import { errorHandler, sendProblem } from "./problem.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { governanceRoutes } from "./routes/governance.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { requestRoutes } from "./routes/requests.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
 import type { Services } from "./services.ts";
 import { installValidators } from "./validation.ts";
 
@@ -36,6 +38,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidators(app);
+  // An empty JSON body (e.g. a bodyless cancel sent with a JSON content type) means "no body".
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") return done(null, undefined);
+    return parseJson(req, text, done);
+  });
+  // Policies can be PUT as YAML text.
+  app.addContentTypeParser(
+    ["application/yaml", "application/x-yaml", "text/yaml", "text/plain"],
+    { parseAs: "string" },
+    (_req, body, done) => done(null, body),
+  );
   // Responses are described by schemas for the OpenAPI document, but serialised as-is: a schema
   // must never silently drop a field of a resource.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -84,6 +99,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   keyRoutes(app, options.services);
   requestRoutes(app, options.services, shutdown.signal);
   auditRoutes(app, options.services);
+  governanceRoutes(app, options.services);
+  tokenRoutes(app, options.services);
 
   return app;
 }

@@ -26,7 +26,8 @@ export interface FieldError {
 }
 
 export function describeAjvErrors(errors: ErrorObject[], part: string): FieldError[] {
-  const prefix = part === "body" ? "" : `${part}:`;
+  // Body paths are JSON pointers into the body; others are pointers under the part's name.
+  const prefix = part === "body" ? "" : `/${part}`;
   return errors.map((e) => {
     const params = e.params as Record<string, unknown>;
     if (e.keyword === "additionalProperties") {
@@ -38,6 +39,6 @@ export function describeAjvErrors(errors: ErrorObject[], part: string): FieldErr
     if (e.keyword === "required") {
       return { path: `${prefix}${e.instancePath}/${String(params.missingProperty)}`, message: "is required" };
     }
-    return { path: `${prefix}${e.instancePath || "/"}`, message: e.message ?? e.keyword };
+    return { path: `${prefix}${e.instancePath}` || "/", message: e.message ?? e.keyword };
   });
 }

@@ -4,6 +4,7 @@ import {
   cancelRequest,
   createRequest,
   expireRequest,
+  type GovernanceLink,
   isTerminal,
   type NewRequestInput,
   NotFoundError,
@@ -27,6 +28,14 @@ import {
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
 
+/** Extension points for features layered on requests (governance edits, approval tokens). */
+export interface RespondHooks {
+  /** Runs before anything is written; throws to refuse the response (e.g. an edit the policy denies). */
+  check?(request: ApprovalRequest, input: RespondInput, by: Principal): void;
+  /** Runs in the deciding transaction once a request is decided; may return a decorated request. */
+  decided?(ctx: WriteContext, request: ApprovalRequest): Promise<ApprovalRequest>;
+}
+
 export interface CreateOutcome {
   request: ApprovalRequest;
   /** True when an identical earlier create was replayed (HTTP 200 instead of 201). */
@@ -35,8 +44,13 @@ export interface CreateOutcome {
 
 export class RequestsService {
   private readonly deps: ServiceDeps;
+  private readonly hooks: RespondHooks[] = [];
   constructor(deps: ServiceDeps) {
     this.deps = deps;
+  }
+
+  addHooks(hooks: RespondHooks): void {
+    this.hooks.push(hooks);
   }
 
   async create(by: Principal, input: NewRequestInput): Promise<CreateOutcome> {
@@ -57,12 +71,18 @@ export class RequestsService {
   }
 
   /** The create as a step of a larger unit of work (governed calls create requests this way). */
-  async createInTx(ctx: WriteContext, by: Principal, input: NewRequestInput): Promise<CreateOutcome> {
+  async createInTx(
+    ctx: WriteContext,
+    by: Principal,
+    input: NewRequestInput,
+    governance?: GovernanceLink,
+  ): Promise<CreateOutcome> {
     if (input.external_request_id) {
       const existing = await findRequestByExternalId(ctx.db, by.key_id, input.external_request_id);
       if (existing) return replayOrConflict(existing, input);
     }
     const t = createRequest(input, { id: this.deps.ids.next("req"), now: this.deps.clock.now(), by });
+    if (governance) t.request.governance = governance;
     await insertRequest(ctx.db, t.request);
     await ctx.appendAudit(t.audit, by.role === "agent" ? by.key_id : null);
     ctx.changed(t.request.id);
@@ -91,6 +111,7 @@ export class RequestsService {
     return this.deps.store.write(async (ctx) => {
       const request = await getRequest(ctx.db, id, { forUpdate: ctx.dialect === "postgres" });
       if (!request || !canSee(by, request)) throw new NotFoundError(`no request ${id}`);
+      for (const hook of this.hooks) hook.check?.(request, input, by);
       const prior = await listReviews(ctx.db, id);
       const t = respond(request, prior, input, {
         reviewId: this.deps.ids.next("rev"),
@@ -106,9 +127,12 @@ export class RequestsService {
         }
         throw error;
       }
-      await this.save(ctx, t.request);
-      await ctx.appendAudit(t.audit, ownerOf(t.request));
-      return t.request;
+      let decided = t.request;
+      if (isTerminal(decided.status))
+        for (const hook of this.hooks) if (hook.decided) decided = await hook.decided(ctx, decided);
+      await this.save(ctx, decided);
+      await ctx.appendAudit(t.audit, ownerOf(decided));
+      return decided;
     });
   }
 

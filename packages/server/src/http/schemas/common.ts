@@ -49,7 +49,7 @@ export const ProblemSchema = Type.Object(
   { description: "RFC 9457 problem details (application/problem+json)" },
 );
 
-const PROBLEM_STATUSES = [400, 401, 403, 404, 409, 413] as const;
+const PROBLEM_STATUSES = [400, 401, 403, 404, 409, 413, 415, 429, 500, 503] as const;
 
 /**
  * Response schemas document the API in /openapi.json. They are typed loosely on purpose: responses
