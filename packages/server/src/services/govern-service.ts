@@ -18,6 +18,7 @@ import {
 import { getRequest } from "../repos/requests-repo.ts";
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
+import { replayGovernedCall } from "./govern-replay.ts";
 import {
   type BudgetView,
   budgetLimits,
@@ -72,7 +73,7 @@ export class GovernService {
     } catch (error) {
       // The same call raced in on another replica: answer with what it decided.
       if (input.call_id && isUniqueViolation(error)) {
-        const replay = await this.replay(this.deps.store.db, by, input.run_id, input.call_id);
+        const replay = await replayGovernedCall(this.deps.store.db, by, input.run_id, input.call_id);
         if (replay) return replay;
       }
       throw error;
@@ -86,7 +87,7 @@ export class GovernService {
     hash: string,
   ): Promise<GovernResult> {
     if (input.call_id) {
-      const replay = await this.replay(ctx.db, by, input.run_id, input.call_id);
+      const replay = await replayGovernedCall(ctx.db, by, input.run_id, input.call_id);
       if (replay) return replay;
     }
     const now = this.deps.clock.now();
@@ -370,39 +371,5 @@ export class GovernService {
       ...(input.context !== undefined ? { context: input.context } : {}),
     });
     return request;
-  }
-
-  /** The stored answer for an (agent, run, call), refreshed with where its parked request stands. */
-  private async replay(
-    db: WriteContext["db"] | ServiceDeps["store"]["db"],
-    by: Principal,
-    runId: string,
-    callId: string,
-  ): Promise<GovernResult | null> {
-    const doc = await findGovernedCall(db, by.key_id, runId, callId);
-    if (!doc) return null;
-    const stored = JSON.parse(doc) as GovernResult;
-    const result: GovernResult = { ...stored, replayed: true };
-    if (!stored.request_id) return result;
-    const request = await getRequest(db, stored.request_id);
-    if (!request) return result;
-    result.request_status = request.status;
-    result.review_comment = request.response?.comment ?? null;
-    switch (request.status) {
-      case "approved":
-        result.approval_token = request.approval_token ?? null;
-        result.approved_args = request.response?.modified_args ?? request.tool?.args ?? null;
-        break;
-      case "rejected":
-        result.stop_reason = "approval_rejected";
-        break;
-      case "timed_out":
-        result.stop_reason = "approval_timeout";
-        break;
-      case "cancelled":
-        result.stop_reason = "approval_cancelled";
-        break;
-    }
-    return result;
   }
 }
