@@ -3,7 +3,7 @@
 import { runGovernBench } from "./govern-throughput.ts";
 import { runGroupCommitBench } from "./group-commit.ts";
 import { runCreateThroughputBench } from "./http-throughput.ts";
-import { runPolicyEvalBench } from "./policy-eval.ts";
+import { printPolicyEvalTable, runPolicyEvalBench } from "./policy-eval.ts";
 import { runWakeLatencyBench } from "./wake-latency.ts";
 
 const only = new Set(process.argv.slice(2));
@@ -13,5 +13,5 @@ console.log(`Countersign benchmarks — node ${process.version}, ${new Date().to
 if (want("create")) await runCreateThroughputBench();
 if (want("wake")) await runWakeLatencyBench();
 if (want("group-commit")) await runGroupCommitBench();
-if (want("policy")) await runPolicyEvalBench();
+if (want("policy")) printPolicyEvalTable(await runPolicyEvalBench());
 if (want("govern")) await runGovernBench();

@@ -3,7 +3,7 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import { QueryTemplate } from "../repos/query-template.ts";
 import { ChangeBus } from "./change-bus.ts";
 import type { Database } from "./schema.ts";
-import type { Dialect, Store, WriteContext } from "./store.ts";
+import { AUDIT_SUBJECT, type AuditListener, type Dialect, type Store, type WriteContext } from "./store.ts";
 
 // Every commit touches the chain head and every audited change inserts entries: keep them prebuilt.
 const selectHead = new QueryTemplate<never>((db) =>
@@ -81,6 +81,7 @@ export class GroupCommitStore implements Store {
   private readonly writer: Kysely<Database>;
   private readonly options: GroupCommitOptions;
   private queue: PendingUnit[] = [];
+  private readonly listeners = new Set<AuditListener>();
   private flushing = false;
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
@@ -107,6 +108,11 @@ export class GroupCommitStore implements Store {
         setImmediate(() => void this.flushLoop());
       }
     });
+  }
+
+  onAppend(listener: AuditListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async ping(): Promise<void> {
@@ -201,7 +207,7 @@ export class GroupCommitStore implements Store {
     after: Array<() => void>,
     changed: string[],
   ): WriteContext {
-    return {
+    const ctx: WriteContext = {
       db: trx,
       dialect: this.dialect,
       afterCommit: (fn) => after.push(fn),
@@ -229,9 +235,14 @@ export class GroupCommitStore implements Store {
             hash: e.hash,
           });
         }
+        if (entries.length > 0) {
+          changed.push(AUDIT_SUBJECT);
+          for (const listener of this.listeners) await listener(ctx, entries);
+        }
         return entries;
       },
     };
+    return ctx;
   }
 }
 

@@ -18,6 +18,16 @@ export interface WriteContext {
 }
 
 /**
+ * Called inside the transaction that appends audit entries, after they are inserted. Features that
+ * must commit together with a state change (webhook outbox rows, for instance) hook in here: what
+ * they write commits or rolls back with the change itself.
+ */
+export type AuditListener = (ctx: WriteContext, entries: AuditEntry[]) => Promise<void>;
+
+/** Change-bus subject published after every commit that appended audit entries. */
+export const AUDIT_SUBJECT = "audit:appended";
+
+/**
  * The one storage interface. Reads go through `db`; every change goes through `write`, whose
  * promise settles only after the change is durably committed. Concurrent writes are batched into
  * shared commits (group commit); a unit that throws is rolled back alone, the others commit.
@@ -27,6 +37,8 @@ export interface Store {
   readonly db: Kysely<Database>;
   readonly changes: ChangeBus;
   write<T>(unit: (ctx: WriteContext) => Promise<T>): Promise<T>;
+  /** Registers a listener run in-transaction for every batch of appended audit entries. */
+  onAppend(listener: AuditListener): () => void;
   /** Checks the database answers (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
