@@ -26,11 +26,14 @@ describe.each(STORAGE_KINDS)("budgets a human may extend (%s)", (storage) => {
   beforeAll(async () => {
     s = await startTestServer({ storage });
     [agent, reviewer] = await Promise.all([s.createKey("agent"), s.createKey("reviewer")]);
-    expect((await call(s.url, "PUT", "/v1/policy", { key: s.adminKey, body: { source: POLICY } })).status).toBe(200);
+    expect(
+      (await call(s.url, "PUT", "/v1/policy", { key: s.adminKey, body: { source: POLICY } })).status,
+    ).toBe(200);
   });
   afterAll(() => s.close());
 
-  const govern = (body: Record<string, unknown>) => call<Gov>(s.url, "POST", "/v1/govern", { key: agent, body });
+  const govern = (body: Record<string, unknown>) =>
+    call<Gov>(s.url, "POST", "/v1/govern", { key: agent, body });
 
   it("asks for approval when a run goes over budget, and an approval extends the budget", async () => {
     expect((await govern({ run_id: "r1", call_id: "1", tool: "t" })).body.decision).toBe("allow");

@@ -1,6 +1,9 @@
 import { GENESIS_HASH } from "@countersign/core";
 import { type Kysely, sql } from "kysely";
 import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
+import { dashboardMigrations } from "./migrations/dashboard.ts";
+import { reviewersMigrations } from "./migrations/reviewers.ts";
+import { webhooksMigrations } from "./migrations/webhooks.ts";
 
 /**
  * Migrations live in code and run on start. Each is written once with Kysely's schema builder so
@@ -204,6 +207,10 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Feature migrations keep their own files; names start with their number, so order is stable.
+  ...webhooksMigrations,
+  ...reviewersMigrations,
+  ...dashboardMigrations,
 };
 
 class CodeMigrationProvider implements MigrationProvider {
