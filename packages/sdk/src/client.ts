@@ -1,4 +1,15 @@
+import type { ApprovalTokenClaims, VerifyApprovalTokenOptions } from "./approval-token.ts";
 import { readEnv } from "./env.ts";
+import type {
+  GovernInput,
+  GovernResult,
+  Jwks,
+  TokenCall,
+  TokenConsumption,
+  TokenVerification,
+} from "./governance-types.ts";
+import { type GuardContext, type GuardedFunction, type GuardOptions, guard } from "./guard.ts";
+import { JwksCache } from "./jwks-cache.ts";
 import {
   action,
   apiKey,
@@ -10,6 +21,7 @@ import {
   keyList,
   requestPage,
 } from "./parse.ts";
+import { governResult, jwks, tokenConsumption, tokenVerification } from "./parse-governance.ts";
 import { type RetryOptions, resolveRetryPolicy } from "./retry.ts";
 import { type Call, type FetchLike, Transport } from "./transport.ts";
 import type {
@@ -45,6 +57,8 @@ export interface CountersignClientOptions {
   userAgent?: string;
   /** Retries of transient failures (see retry.ts); `false` turns them off. */
   retry?: RetryOptions | false;
+  /** How long the server's public keys are reused for offline token checks, in ms. Default 300 000. */
+  jwksCacheMs?: number;
 }
 
 /** Options every call accepts. */
@@ -82,6 +96,8 @@ export interface ListAuditOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** As long as the server lets the JWKS be cached; a retired key stays published far longer. */
+const DEFAULT_JWKS_CACHE_MS = 300_000;
 
 /**
  * A client for one Countersign server and API key. Stateless apart from its configuration, so one
@@ -90,11 +106,12 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * Every method resolves with validated resources (timestamps as `Date`) or rejects with a
  * `CountersignError`; the wait methods can also reject with the outcome errors of outcome-errors.ts.
  * Reads and long-polls are retried on transient failures; writes are not, except `createRequest`
- * with an `external_request_id`, which the server deduplicates.
+ * with an `external_request_id` and `govern` with a `call_id`, which the server deduplicates.
  */
 export class CountersignClient {
   readonly baseUrl: string;
   private readonly transport: Transport;
+  private readonly jwksCache: JwksCache;
 
   constructor(options: CountersignClientOptions = {}) {
     this.baseUrl = normaliseBaseUrl(options.baseUrl ?? readEnv("COUNTERSIGN_URL"));
@@ -116,6 +133,10 @@ export class CountersignClient {
       userAgent: options.userAgent ?? (isBrowser() ? undefined : `countersign-sdk-js/${SDK_VERSION}`),
       retry: resolveRetryPolicy(options.retry),
     });
+    this.jwksCache = new JwksCache(
+      () => this.get("/.well-known/jwks.json", jwks, {}),
+      options.jwksCacheMs ?? DEFAULT_JWKS_CACHE_MS,
+    );
   }
 
   /* ---- requests ---- */
@@ -189,6 +210,68 @@ export class CountersignClient {
   async cancel(id: string, reason?: string, options: CallOptions = {}): Promise<ApprovalRequest> {
     const body = reason === undefined ? {} : { reason };
     return this.post(`/v1/requests/${encodeURIComponent(id)}/cancel`, body, approvalRequest, options);
+  }
+
+  /* ---- governance ---- */
+
+  /**
+   * Asks the policy whether the agent may make this tool call: `allow`, `deny`, or
+   * `approval_required` (then the call is parked as request `request_id`). With a `call_id` the
+   * call is idempotent, so it is retried on transient failures, and governing it again later
+   * returns the same decision refreshed with the request's outcome: once approved, the
+   * `approval_token` and the `approved_args` to run with. See also `guard`.
+   */
+  async govern(input: GovernInput, options: CallOptions = {}): Promise<GovernResult> {
+    // The server deduplicates on (agent, run_id, call_id), so only then is a blind resend harmless.
+    return this.post("/v1/govern", input, governResult, options, input.call_id !== undefined);
+  }
+
+  /**
+   * Wraps `fn` so it runs only as `tool` is governed; see guard.ts. The returned function takes the
+   * arguments and `{ runId, callId, … }`.
+   */
+  guard<Args, Result>(
+    tool: string,
+    fn: (args: Args, context: GuardContext) => Result | Promise<Result>,
+    options: GuardOptions<Args> = {},
+  ): GuardedFunction<Args, Result> {
+    return guard(this, tool, fn, options);
+  }
+
+  /**
+   * Has the server check that `token` authorises exactly this call, and whether it was used already.
+   * Rejects with a `CountersignError` (403, `code` as in `ApprovalTokenErrorCode`; 400 `malformed`)
+   * when it does not. Does not use the token up.
+   */
+  async verifyApprovalTokenOnline(call: TokenCall, options: CallOptions = {}): Promise<TokenVerification> {
+    return this.post("/v1/tokens/verify", call, tokenVerification, options, true);
+  }
+
+  /**
+   * Uses `token` for this call, once: only after this resolves may the tool run. A second use is
+   * refused with 409 `token_already_used`, a mismatch with 403 (`args_mismatch`, `tool_mismatch`,
+   * `expired`, …). Not retried: after a lost response a resend would be refused as already used.
+   */
+  async consumeApprovalToken(call: TokenCall, options: CallOptions = {}): Promise<TokenConsumption> {
+    return this.post("/v1/tokens/consume", call, tokenConsumption, options);
+  }
+
+  /** The server's public token keys, cached for `jwksCacheMs`; `refresh: true` fetches them anew. */
+  async getJwks(options: CallOptions & { refresh?: boolean } = {}): Promise<Jwks> {
+    return this.jwksCache.get(options);
+  }
+
+  /**
+   * Checks offline, with the server's cached public keys, that `token` authorises exactly `call`
+   * now; resolves with its claims or throws `ApprovalTokenVerificationError`. Single use is not
+   * checked: consume the token (`consumeApprovalToken`) when it must be used once.
+   */
+  async verifyApprovalToken(
+    token: string,
+    call: { tool: string; args: unknown },
+    options: VerifyApprovalTokenOptions & CallOptions = {},
+  ): Promise<ApprovalTokenClaims> {
+    return this.jwksCache.verify(token, call, options);
   }
 
   /* ---- actions, cases, audit ---- */
@@ -273,8 +356,9 @@ export class CountersignClient {
     body: unknown,
     parse: (value: unknown, path: string) => T,
     options: CallOptions,
+    idempotent = false,
   ): Promise<T> {
-    const call: Call = { method: "POST", path, body, idempotent: false, signal: options.signal };
+    const call: Call = { method: "POST", path, body, idempotent, signal: options.signal };
     return (await this.transport.send(call, parse)).value;
   }
 }

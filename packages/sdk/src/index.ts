@@ -22,7 +22,32 @@ export {
   SDK_VERSION,
 } from "./client.ts";
 export { CountersignError, type CountersignErrorInit, type FieldError, type Problem } from "./errors.ts";
-export { ApprovalRejectedError, ApprovalTimeoutError, RequestCancelledError } from "./outcome-errors.ts";
+export type {
+  BudgetView,
+  GovernDecision,
+  GovernInput,
+  GovernResult,
+  Jwks,
+  StopReason,
+  TokenCall,
+  TokenConsumption,
+  TokenVerification,
+} from "./governance-types.ts";
+export {
+  type GovernExtras,
+  type GuardCallOptions,
+  type GuardClient,
+  type GuardContext,
+  type GuardedFunction,
+  type GuardOptions,
+  guard,
+} from "./guard.ts";
+export {
+  ApprovalRejectedError,
+  ApprovalTimeoutError,
+  GovernDeniedError,
+  RequestCancelledError,
+} from "./outcome-errors.ts";
 export type { RetryOptions } from "./retry.ts";
 export type { FetchLike } from "./transport.ts";
 export {

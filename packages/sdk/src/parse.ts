@@ -43,7 +43,7 @@ const role = oneOf(["admin", "agent", "reviewer"]);
 const severity = oneOf(["debug", "info", "notice", "warning", "error", "critical"]);
 
 /** Copies `key` only when present, so optional fields stay absent rather than becoming `undefined`. */
-function copyOptional<T>(
+export function copyOptional<T>(
   target: Record<string, unknown>,
   record: Record<string, unknown>,
   key: string,
