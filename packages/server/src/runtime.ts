@@ -37,7 +37,7 @@ export function createServices(
   const killSwitch = new KillSwitchService(deps);
   const grants = new GrantsService(deps);
   const signingKeys = new SigningKeysService(deps);
-  const tokens = new TokensService(deps, signingKeys);
+  const tokens = new TokensService(deps, signingKeys, { killSwitch });
   requests.addHooks(governanceHooks(policy, tokens, clock));
   return {
     store,

@@ -113,6 +113,64 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
     expect(timeline.body.timeline[0]?.data.policy_version).toBe(allowed.body.policy_version);
   });
 
+  it("refuses a call id reused for a different tool call", async () => {
+    const runId = nextRun();
+    await govern({ run_id: runId, call_id: "once", tool: "search.web", args: { q: 1 } });
+    const other = await govern({
+      run_id: runId,
+      call_id: "once",
+      tool: "payments.send",
+      args: { amount: 1 },
+    });
+    expect(other.status).toBe(409);
+    const otherArgs = await govern({ run_id: runId, call_id: "once", tool: "search.web", args: { q: 2 } });
+    expect(otherArgs.status).toBe(409);
+  });
+
+  it("kill switch wins over an approval given before it: no token on replay, no consumption", async () => {
+    const runId = nextRun();
+    const parked = await govern({
+      run_id: runId,
+      call_id: "late",
+      tool: "email.send",
+      args: { to: "a@b.c" },
+    });
+    const approved = await call<{ approval_token: string }>(
+      s.url,
+      "POST",
+      `/v1/requests/${parked.body.request_id}/respond`,
+      { key: reviewer, body: { approved: true } },
+    );
+    const resumed = await govern({
+      run_id: runId,
+      call_id: "late",
+      tool: "email.send",
+      args: { to: "a@b.c" },
+    });
+    expect(resumed.body).toMatchObject({ request_status: "approved", stop_reason: null });
+    const ks = await call<{ id: string }>(s.url, "POST", "/v1/kill-switch", {
+      key: s.adminKey,
+      body: { engaged: true, scope: "run", run_id: runId, reason: "stop" },
+    });
+    const killed = await govern({
+      run_id: runId,
+      call_id: "late",
+      tool: "email.send",
+      args: { to: "a@b.c" },
+    });
+    expect(killed.body).toMatchObject({ decision: "deny", stop_reason: "killed", approval_token: null });
+    const consume = await call<{ code: string }>(s.url, "POST", "/v1/tokens/consume", {
+      key: agent,
+      body: { token: approved.body.approval_token, tool: "email.send", args: { to: "a@b.c" } },
+    });
+    expect(consume.status).toBe(403);
+    expect(consume.body.code).toBe("killed");
+    await call(s.url, "POST", "/v1/kill-switch", {
+      key: s.adminKey,
+      body: { engaged: false, id: ks.body.id },
+    });
+  });
+
   it("is idempotent on (agent, run, call) and does not count a replay against the budget", async () => {
     const runId = nextRun();
     const first = await govern({ run_id: runId, call_id: "same", tool: "email.send", args: { to: "a@b.c" } });

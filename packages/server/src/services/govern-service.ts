@@ -73,7 +73,14 @@ export class GovernService {
     } catch (error) {
       // The same call raced in on another replica: answer with what it decided.
       if (input.call_id && isUniqueViolation(error)) {
-        const replay = await replayGovernedCall(this.deps.store.db, by, input.run_id, input.call_id);
+        const replay = await replayGovernedCall(
+          this.deps.store.db,
+          by,
+          input.run_id,
+          input.call_id,
+          { tool: input.tool, argsHash: hash },
+          this.c.killSwitch,
+        );
         if (replay) return replay;
       }
       throw error;
@@ -87,7 +94,14 @@ export class GovernService {
     hash: string,
   ): Promise<GovernResult> {
     if (input.call_id) {
-      const replay = await replayGovernedCall(ctx.db, by, input.run_id, input.call_id);
+      const replay = await replayGovernedCall(
+        ctx.db,
+        by,
+        input.run_id,
+        input.call_id,
+        { tool: input.tool, argsHash: hash },
+        this.c.killSwitch,
+      );
       if (replay) return replay;
     }
     const now = this.deps.clock.now();

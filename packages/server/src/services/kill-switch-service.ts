@@ -1,6 +1,7 @@
 import {
   type ApprovalRequest,
   cancelRequest,
+  DomainError,
   NotFoundError,
   type Principal,
   principalActor,
@@ -13,6 +14,12 @@ import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
 
 export type KillScope = "global" | "agent" | "run";
+
+/** Work an engaged kill switch covers: refused, whatever was decided or approved before. */
+export class KilledError extends DomainError {
+  readonly status = 403;
+  readonly code = "killed";
+}
 
 export interface KillSwitch {
   id: string;
@@ -61,6 +68,17 @@ export class KillSwitchService {
       .where("active", "=", sql.lit(1))
       .execute();
     return rows.map((r) => JSON.parse(r.doc) as KillSwitch).filter((k) => covers(k, who));
+  }
+
+  /** The switch covering the agent and run of a request (an approved one included), if any. */
+  async coveringRequest(db: Executor, request: ApprovalRequest): Promise<KillSwitch | undefined> {
+    const runId = request.governance?.run_id ?? request.source?.run_id ?? request.correlation_id;
+    const found = await this.matching(db, {
+      agentKeyId: request.created_by.key_id,
+      agentName: request.created_by.name,
+      runId,
+    });
+    return found[0];
   }
 
   async list(includeReleased: boolean): Promise<KillSwitch[]> {

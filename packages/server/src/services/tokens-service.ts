@@ -16,6 +16,7 @@ import { isUniqueViolation } from "../repos/executor.ts";
 import { getRequest } from "../repos/requests-repo.ts";
 import { getTokenUse, insertTokenUse } from "../repos/token-uses-repo.ts";
 import type { ServiceDeps } from "./deps.ts";
+import { KilledError, type KillSwitchService } from "./kill-switch-service.ts";
 import type { SigningKeysService } from "./signing-keys-service.ts";
 
 /** `iss` of every token; a deployment with a public URL may name itself instead. */
@@ -25,6 +26,8 @@ export interface TokensOptions {
   /** `exp - iat`; at most (and by default) the signing keys' `maxTokenLifetimeSeconds`, 3600. */
   tokenTtlSeconds?: number;
   issuer?: string;
+  /** Consumption is refused while a kill switch covers the token's agent or run. */
+  killSwitch?: KillSwitchService;
 }
 
 /** A token presented for a call: the tool about to run and its exact arguments. */
@@ -57,9 +60,11 @@ export class TokensService {
   private readonly deps: ServiceDeps;
   private readonly signingKeys: SigningKeysService;
   private readonly issuer: string;
+  private readonly killSwitch: KillSwitchService | undefined;
 
   constructor(deps: ServiceDeps, signingKeys: SigningKeysService, options: TokensOptions = {}) {
     this.deps = deps;
+    this.killSwitch = options.killSwitch;
     this.signingKeys = signingKeys;
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? signingKeys.maxTokenLifetimeSeconds;
     this.issuer = options.issuer ?? DEFAULT_TOKEN_ISSUER;
@@ -137,6 +142,10 @@ export class TokensService {
         throw error;
       }
       const request = await getRequest(ctx.db, claims.request_id);
+      // Read in the consuming transaction, so a switch engaged anywhere stops the very next write.
+      const killed = request ? await this.killSwitch?.coveringRequest(ctx.db, request) : undefined;
+      if (killed)
+        throw new KilledError(`kill switch ${killed.id} (${killed.scope}) is engaged: ${killed.reason}`);
       await ctx.appendAudit(
         [
           {
