@@ -1,4 +1,6 @@
+import { sql } from "kysely";
 import type { Executor } from "./executor.ts";
+import { QueryTemplate } from "./query-template.ts";
 
 export interface RunUsage {
   agent_key_id: string;
@@ -14,33 +16,56 @@ export interface RunUsage {
  * Adds one governed call to its run's totals and returns the new totals, atomically (an upsert
  * with increments), so concurrent calls of one run on several replicas never lose a count.
  */
+// Runs on every governed call: kept prebuilt (see QueryTemplate).
+const addRunUsageQuery = new QueryTemplate<"agent_key_id" | "run_id" | "steps" | "usd" | "at">((db, p) =>
+  db
+    .insertInto("runs")
+    .values({
+      agent_key_id: p.agent_key_id,
+      run_id: p.run_id,
+      first_call_at: p.at,
+      steps: sql<number>`${p.steps}`,
+      tool_calls: sql<number>`1`,
+      usd: sql<number>`${p.usd}`,
+      budget_extensions: sql<number>`0`,
+      updated_at: p.at,
+    })
+    .onConflict((oc) =>
+      oc.columns(["agent_key_id", "run_id"]).doUpdateSet((eb) => ({
+        steps: eb("runs.steps", "+", sql<number>`${p.steps}`),
+        tool_calls: eb("runs.tool_calls", "+", sql<number>`1`),
+        usd: eb("runs.usd", "+", sql<number>`${p.usd}`),
+        updated_at: p.at,
+      })),
+    )
+    .returning([
+      "agent_key_id",
+      "run_id",
+      "first_call_at",
+      "steps",
+      "tool_calls",
+      "usd",
+      "budget_extensions",
+    ]),
+);
+
+/**
+ * Adds one governed call to its run's totals and returns the new totals, atomically (an upsert
+ * with increments), so concurrent calls of one run on several replicas never lose a count.
+ */
 export async function addRunUsage(
   db: Executor,
   input: { agent_key_id: string; run_id: string; steps: number; usd: number; at: string },
 ): Promise<RunUsage> {
-  const row = await db
-    .insertInto("runs")
-    .values({
-      agent_key_id: input.agent_key_id,
-      run_id: input.run_id,
-      first_call_at: input.at,
-      steps: input.steps,
-      tool_calls: 1,
-      usd: input.usd,
-      budget_extensions: 0,
-      updated_at: input.at,
-    })
-    .onConflict((oc) =>
-      oc.columns(["agent_key_id", "run_id"]).doUpdateSet((eb) => ({
-        steps: eb("runs.steps", "+", input.steps),
-        tool_calls: eb("runs.tool_calls", "+", 1),
-        usd: eb("runs.usd", "+", input.usd),
-        updated_at: input.at,
-      })),
-    )
-    .returning(["agent_key_id", "run_id", "first_call_at", "steps", "tool_calls", "usd", "budget_extensions"])
-    .executeTakeFirstOrThrow();
-  return { ...row, steps: Number(row.steps), tool_calls: Number(row.tool_calls), usd: Number(row.usd) };
+  const [row] = await addRunUsageQuery.execute<RunUsage>(db, input);
+  if (!row) throw new Error("the run usage upsert returned no row");
+  return {
+    ...row,
+    steps: Number(row.steps),
+    tool_calls: Number(row.tool_calls),
+    usd: Number(row.usd),
+    budget_extensions: Number(row.budget_extensions),
+  };
 }
 
 export async function extendRunBudget(
@@ -73,6 +98,30 @@ export async function findGovernedCall(
   return row?.doc;
 }
 
+type GovernedCallColumn =
+  | "id"
+  | "agent_key_id"
+  | "run_id"
+  | "call_id"
+  | "decision"
+  | "request_id"
+  | "correlation_id"
+  | "created_at"
+  | "doc";
+const insertGovernedCallQuery = new QueryTemplate<GovernedCallColumn>((db, p) =>
+  db.insertInto("governed_calls").values({
+    id: p.id,
+    agent_key_id: p.agent_key_id,
+    run_id: p.run_id,
+    call_id: p.call_id,
+    decision: p.decision,
+    request_id: p.request_id,
+    correlation_id: p.correlation_id,
+    created_at: p.created_at,
+    doc: p.doc,
+  }),
+);
+
 export async function insertGovernedCall(
   db: Executor,
   row: {
@@ -87,5 +136,5 @@ export async function insertGovernedCall(
     doc: string;
   },
 ): Promise<void> {
-  await db.insertInto("governed_calls").values(row).execute();
+  await insertGovernedCallQuery.execute(db, row);
 }

@@ -9,11 +9,17 @@ import {
 } from "@countersign/core";
 import { sql } from "kysely";
 import type { Executor } from "../repos/executor.ts";
+import { QueryTemplate } from "../repos/query-template.ts";
 import { updatePendingRequest } from "../repos/requests-repo.ts";
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
 
 export type KillScope = "global" | "agent" | "run";
+
+// Read on every governed call.
+const activeSwitches = new QueryTemplate<never>((db) =>
+  db.selectFrom("kill_switches").select("doc").where("active", "=", sql.lit(1)),
+);
 
 /** Work an engaged kill switch covers: refused, whatever was decided or approved before. */
 export class KilledError extends DomainError {
@@ -62,11 +68,7 @@ export class KillSwitchService {
    * locked, so a switch committed on any replica stops the very next call everywhere.
    */
   async matching(db: Executor, who: CallIdentity): Promise<KillSwitch[]> {
-    const rows = await db
-      .selectFrom("kill_switches")
-      .select("doc")
-      .where("active", "=", sql.lit(1))
-      .execute();
+    const rows = await activeSwitches.execute<{ doc: string }>(db, {});
     return rows.map((r) => JSON.parse(r.doc) as KillSwitch).filter((k) => covers(k, who));
   }
 
