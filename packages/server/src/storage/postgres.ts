@@ -41,7 +41,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...(searchPath ? { options: searchPath } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>);
+  const current = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  await migrateToLatest(db as Kysely<unknown>, current.rows[0]?.schema ?? schema ?? "public");
 
   const changes = new ChangeBus();
   const listener = new ChangeListener(options.connectionString, searchPath, changes);
