@@ -9,4 +9,5 @@ export * from "./keys.ts";
 export * from "./policy/index.ts";
 export * from "./request.ts";
 export * from "./request-types.ts";
+export * from "./routing/index.ts";
 export * from "./tokens/index.ts";

@@ -1,4 +1,5 @@
 import type { Role } from "./keys.ts";
+import type { QuorumProgress, RequestRouting } from "./routing/types.ts";
 
 export const REQUEST_TYPES = ["approval", "decision", "input"] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
@@ -61,8 +62,12 @@ export interface NewRequestInput {
   required_role?: string;
   required_roles?: string[];
   required_approvals?: number;
+  /** Approvals must come from different required roles (one per role). */
+  require_distinct_roles?: boolean;
   priority?: Priority;
   ttl_seconds?: number;
+  /** Escalate to the next tier after this long pending; null: never. Default: by priority. */
+  escalate_after_seconds?: number | null;
   external_request_id?: string;
   correlation_id?: string;
   metadata?: Record<string, unknown>;
@@ -90,6 +95,13 @@ export interface Review {
   id: string;
   request_id: string;
   reviewer: Principal;
+  /** The reviewer record (the person) the responding key is linked to, if any, and their name. */
+  reviewer_id: string | null;
+  reviewer_name: string | null;
+  /** The required roles the reviewer decided for (empty for open requests and overrides). */
+  roles: string[];
+  /** An admin decided without being an eligible reviewer. */
+  override: boolean;
   decision: ReviewDecision;
   approved: boolean;
   option: string | null;
@@ -137,9 +149,12 @@ export interface ApprovalRequest {
   options: RequestOption[] | null;
   required_roles: string[];
   required_approvals: number;
+  require_distinct_roles: boolean;
   priority: Priority;
   ttl_seconds: number | null;
   expires_at: string | null;
+  /** Seconds pending before escalation to the next tier (explicit or by priority); null: never. */
+  escalate_after_seconds: number | null;
   external_request_id: string | null;
   correlation_id: string;
   metadata: Record<string, unknown> | null;
@@ -154,8 +169,10 @@ export interface ApprovalRequest {
   tool: ToolCall | null;
   /** Fingerprint of the creating body, used to tell an identical idempotent replay from a conflicting one. */
   body_hash: string;
-  /** Progress towards the quorum; `approvals` counts distinct approving reviewers. */
-  quorum: { required: number; approvals: number };
+  /** Progress towards the quorum: `approvals` counts distinct eligible people (`k of N`). */
+  quorum: QuorumProgress;
+  /** Who the request was routed to and why, and when it escalates next. */
+  routing: RequestRouting | null;
   response: RequestResponse | null;
   cancellation: { reason: string | null; by: Principal | null } | null;
   /** Set when the request was created by `POST /v1/govern`. */

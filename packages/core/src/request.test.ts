@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, ForbiddenError, ValidationError } from "./errors.ts";
-import { cancelRequest, createRequest, expireRequest, respond } from "./request.ts";
+import {
+  cancelRequest,
+  createRequest,
+  expireRequest,
+  respond,
+  upgradeRequest,
+  upgradeReview,
+} from "./request.ts";
 import type { ApprovalRequest, NewRequestInput, Principal, Review } from "./request-types.ts";
+import { assessResponder, NotEligibleError, SeparationOfDutiesError } from "./routing/eligibility.ts";
+import { reviewer } from "./routing/routing.testkit.ts";
+import type { RequesterFacts, RoutingReviewer } from "./routing/types.ts";
 
 const agent: Principal = { key_id: "key_a", name: "bot", role: "agent" };
 const r1: Principal = { key_id: "key_r1", name: "ann", role: "reviewer" };
@@ -137,5 +147,216 @@ describe("request lifecycle", () => {
     );
     const typed: Review = review;
     expect(typed).toMatchObject({ id: "rev_9", decision: "approve", channel: "api", comment: "ok" });
+  });
+});
+
+describe("routing at creation", () => {
+  const finance = reviewer("fin", { roles: ["finance"] });
+
+  it("records request.routed with who and why for requests with required roles", () => {
+    const t = createRequest(
+      { question: "?", required_roles: ["finance"] },
+      { id: "req_1", now, by: agent, reviewers: [finance] },
+    );
+    expect(t.request.routing).toMatchObject({ state: "routed", tier: "primary", escalations: 0 });
+    expect(t.audit.map((a) => a.kind)).toEqual(["request.created", "request.routed"]);
+    expect(t.audit[1]?.data.assignees).toEqual([
+      {
+        reviewer_id: "rvw_fin",
+        key_id: "key_fin",
+        name: "fin",
+        roles: ["finance"],
+        tier: "primary",
+        reason: "holds finance, on shift",
+      },
+    ]);
+  });
+
+  it("creates an unroutable request anyway, flagged, with a warning and request.unroutable", () => {
+    const t = createRequest(
+      { question: "?", required_roles: ["legal"] },
+      { id: "req_1", now, by: agent, reviewers: [finance] },
+    );
+    expect(t.request.status).toBe("pending");
+    expect(t.request.routing?.state).toBe("unroutable");
+    expect(t.request.routing?.warnings.map((w) => w.code)).toEqual(["role_unmapped"]);
+    expect(t.audit.map((a) => a.kind)).toEqual(["request.created", "request.unroutable"]);
+  });
+
+  it("does not route open requests, so they add no audit entry", () => {
+    const t = createRequest({ question: "?" }, { id: "req_1", now, by: agent, reviewers: [finance] });
+    expect(t.request.routing?.state).toBe("open");
+    expect(t.audit.map((a) => a.kind)).toEqual(["request.created"]);
+  });
+
+  it("escalates by priority unless told otherwise", () => {
+    const after = (input: Partial<NewRequestInput>) =>
+      createRequest({ question: "?", ...input }, { id: "req_1", now, by: agent }).request.routing;
+    expect(after({ priority: "urgent" })?.escalate_after_seconds).toBe(180);
+    expect(after({ priority: "high" })?.escalate_after_seconds).toBe(600);
+    expect(after({})?.next_escalation_at).toBe(new Date(now + 1800_000).toISOString());
+    expect(after({ priority: "low" })?.next_escalation_at).toBeNull();
+    expect(after({ priority: "urgent", escalate_after_seconds: 42 })?.escalate_after_seconds).toBe(42);
+    expect(after({ escalate_after_seconds: null })?.next_escalation_at).toBeNull();
+    const custom = createRequest(
+      { question: "?", priority: "low" },
+      { id: "req_1", now, by: agent, escalation: { urgent: 60, high: 120, normal: 300, low: 3600 } },
+    );
+    expect(custom.request.routing?.escalate_after_seconds).toBe(3600);
+  });
+
+  it("refuses distinct roles that can never be satisfied", () => {
+    expect(() =>
+      make({ question: "?", required_roles: ["a"], required_approvals: 2, require_distinct_roles: true }),
+    ).toThrow(ValidationError);
+    expect(() =>
+      make({ type: "input", question: "?", required_roles: ["a"], require_distinct_roles: true }),
+    ).toThrow(ValidationError);
+    expect(
+      make({ question: "?", required_roles: ["a", "b"], required_approvals: 2, require_distinct_roles: true })
+        .quorum,
+    ).toMatchObject({
+      required: 2,
+      approvals: 0,
+      distinct_roles: true,
+      missing_roles: ["a", "b"],
+      summary: "0 of 2",
+    });
+  });
+});
+
+describe("eligibility and separation of duties when responding", () => {
+  const requester: RequesterFacts = { created_by_key_id: agent.key_id, creator_issued_by: "key_root" };
+  const asKey = (r: RoutingReviewer, role: Principal["role"] = "reviewer"): Principal => ({
+    key_id: r.key_id ?? "none",
+    name: r.name,
+    role,
+  });
+  const answer = (
+    request: ApprovalRequest,
+    prior: Review[],
+    r: RoutingReviewer | null,
+    by: Principal,
+    approved = true,
+  ) =>
+    respond(
+      request,
+      prior,
+      { approved },
+      {
+        reviewId: `rev_${prior.length}`,
+        now,
+        by,
+        responder: assessResponder(request, by, r, requester),
+      },
+    );
+  const fin1 = reviewer("fin1", { roles: ["finance"] });
+  const fin2 = reviewer("fin2", { roles: ["finance"] });
+  const legal = reviewer("legal", { roles: ["legal"] });
+  const cover = reviewer("cover", { fallback_for: ["finance"] });
+  const owner = reviewer("owner", { roles: ["finance"], owns_agent_keys: [agent.key_id] });
+  const issuer = reviewer("issuer", { roles: ["finance"], key_id: "key_root" });
+
+  it("lets only holders or fallback coverers of a required role decide", () => {
+    const req = make({ question: "?", required_roles: ["finance"] });
+    expect(() => answer(req, [], legal, asKey(legal))).toThrow(NotEligibleError);
+    expect(() => answer(req, [], null, r1)).toThrow(NotEligibleError);
+    expect(answer(req, [], cover, asKey(cover)).request.status).toBe("approved");
+    expect(answer(req, [], fin1, asKey(fin1)).review).toMatchObject({
+      reviewer_id: "rvw_fin1",
+      roles: ["finance"],
+      override: false,
+    });
+  });
+
+  it("records an admin without an eligible reviewer record as an override", () => {
+    const req = make({ question: "?", required_roles: ["finance"] });
+    const admin: Principal = { key_id: "key_admin2", name: "root", role: "admin" };
+    const t = answer(req, [], null, admin);
+    expect(t.review.override).toBe(true);
+    expect(t.audit[0]?.data.override).toBe(true);
+    expect(t.audit[1]?.data.overrides).toEqual(["key_admin2"]);
+    const linked = reviewer("linked", { roles: ["finance"], key_id: "key_admin3" });
+    expect(answer(req, [], linked, asKey(linked, "admin")).review.override).toBe(false);
+  });
+
+  it("never lets the requester or an owner of the agent key approve, but lets them reject", () => {
+    const req = make({ question: "?", required_roles: ["finance"] });
+    expect(() => answer(req, [], owner, asKey(owner))).toThrow(SeparationOfDutiesError);
+    expect(() => answer(req, [], issuer, asKey(issuer, "admin"))).toThrow(SeparationOfDutiesError);
+    const byHand = createRequest(
+      { question: "?" },
+      { id: "req_2", now, by: { key_id: "key_boss", name: "boss", role: "admin" } },
+    ).request;
+    const boss: Principal = { key_id: "key_boss", name: "boss", role: "admin" };
+    expect(() =>
+      respond(
+        byHand,
+        [],
+        { approved: true },
+        {
+          reviewId: "x",
+          now,
+          by: boss,
+          responder: assessResponder(byHand, boss, null, {
+            created_by_key_id: "key_boss",
+            creator_issued_by: null,
+          }),
+        },
+      ),
+    ).toThrow("created this request");
+    const rejected = answer(req, [], owner, asKey(owner), false);
+    expect(rejected.request.status).toBe("rejected");
+    expect(rejected.audit[0]?.data.conflicts).toEqual(["agent_owner"]);
+  });
+
+  it("needs N distinct people: a second key of the same person is a duplicate", () => {
+    const req = make({ question: "?", required_roles: ["finance"], required_approvals: 2 });
+    const first = answer(req, [], fin1, asKey(fin1));
+    expect(first.request.quorum.summary).toBe("1 of 2");
+    const sameAsAdmin: Principal = { key_id: "key_fin1_admin", name: "fin1", role: "admin" };
+    expect(() =>
+      answer(first.request, [first.review], { ...fin1, key_id: "key_fin1_admin" }, sameAsAdmin),
+    ).toThrow("already responded");
+    const second = answer(first.request, [first.review], fin2, asKey(fin2));
+    expect(second.request.status).toBe("approved");
+    expect(second.request.quorum).toMatchObject({ approvals: 2, remaining: 0, summary: "2 of 2" });
+    expect(second.audit[1]?.data.approvers).toHaveLength(2);
+  });
+
+  it("with distinct roles, a second approval from the same role does not count", () => {
+    const req = make({
+      question: "?",
+      required_roles: ["finance", "legal"],
+      required_approvals: 2,
+      require_distinct_roles: true,
+    });
+    const a = answer(req, [], fin1, asKey(fin1));
+    const b = answer(a.request, [a.review], fin2, asKey(fin2));
+    expect(b.request.status).toBe("pending");
+    expect(b.request.quorum).toMatchObject({ approvals: 1, missing_roles: ["legal"] });
+    expect(b.audit[0]?.data.counted).toBe(false);
+    const c = answer(b.request, [a.review, b.review], legal, asKey(legal));
+    expect(c.request.status).toBe("approved");
+  });
+});
+
+describe("documents stored before routing existed", () => {
+  it("are upgraded to the current shape on read", () => {
+    const legacy = {
+      ...make({ question: "?", required_approvals: 2 }),
+      quorum: { required: 2, approvals: 1 },
+    } as unknown as ApprovalRequest;
+    delete (legacy as Partial<ApprovalRequest>).routing;
+    delete (legacy as Partial<ApprovalRequest>).require_distinct_roles;
+    const up = upgradeRequest(legacy);
+    expect(up.routing).toBeNull();
+    expect(up.require_distinct_roles).toBe(false);
+    expect(up.quorum).toMatchObject({ required: 2, approvals: 1, remaining: 1, summary: "1 of 2" });
+    const review = {
+      ...respond(make({ question: "?" }), [], { approved: true }, { reviewId: "r", now, by: r1 }).review,
+    } as Partial<Review>;
+    delete review.reviewer_id;
+    expect(upgradeReview(review as Review)).toMatchObject({ reviewer_id: null, roles: [], override: false });
   });
 });

@@ -12,6 +12,23 @@ import type {
   ReviewDecision,
 } from "./request-types.ts";
 import { isTerminal } from "./request-types.ts";
+import { validateRequirements } from "./routing/control-map.ts";
+import {
+  assessResponder,
+  NotEligibleError,
+  type ResponderAssessment,
+  SeparationOfDutiesError,
+} from "./routing/eligibility.ts";
+import { type EscalationDefaults, escalationDelay } from "./routing/escalation.ts";
+import { type ApprovalVote, personOf, quorumProgress } from "./routing/quorum.ts";
+import { planRouting, routingRecord } from "./routing/route.ts";
+import type {
+  ApprovalRequirements,
+  QuorumProgress,
+  RequesterFacts,
+  RequestRouting,
+  RoutingReviewer,
+} from "./routing/types.ts";
 
 export const MAX_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -31,11 +48,35 @@ export interface Transition {
   audit: AuditDraft[];
 }
 
-/** Builds a new pending request from a schema-validated body; enforces the rules a schema cannot. */
-export function createRequest(
-  input: NewRequestInput,
-  ctx: { id: string; now: number; by: Principal },
-): Transition {
+export interface CreateContext {
+  id: string;
+  now: number;
+  by: Principal;
+  /** Reviewers that may be routed to (those covering the required roles suffice); default none. */
+  reviewers?: readonly RoutingReviewer[];
+  /** Who is asking, for separation of duties; default: the creating key, issuer unknown. */
+  requester?: RequesterFacts;
+  /** Escalation delays by priority; default DEFAULT_ESCALATION. */
+  escalation?: EscalationDefaults;
+}
+
+/** The quorum fields of a request, as routing and counting read them. */
+export function requirementsOf(
+  request: Pick<ApprovalRequest, "required_roles" | "required_approvals" | "require_distinct_roles">,
+): ApprovalRequirements {
+  return {
+    required_roles: request.required_roles,
+    required_approvals: request.required_approvals,
+    require_distinct_roles: request.require_distinct_roles ?? false,
+  };
+}
+
+/**
+ * Builds a new pending request from a schema-validated body, enforces the rules a schema cannot,
+ * and routes it: a request with required roles goes to the eligible reviewers on shift (or their
+ * fallbacks), and is flagged unroutable — still created — when they cannot satisfy its quorum.
+ */
+export function createRequest(input: NewRequestInput, ctx: CreateContext): Transition {
   const type = input.type ?? "approval";
   const question = input.question ?? null;
   const title = input.title ?? null;
@@ -72,11 +113,21 @@ export function createRequest(
     ...new Set([...(input.required_role ? [input.required_role] : []), ...(input.required_roles ?? [])]),
   ];
   const requiredApprovals = input.required_approvals ?? 1;
-  if (requiredApprovals > 1 && type !== "approval") {
-    throw new ValidationError("required_approvals above 1 applies only to approval requests", [
-      { path: "/required_approvals", message: "must be 1 unless type is approval" },
-    ]);
-  }
+  const requirements: ApprovalRequirements = {
+    required_roles: roles,
+    required_approvals: requiredApprovals,
+    require_distinct_roles: input.require_distinct_roles ?? false,
+  };
+  validateRequirements(requirements, type);
+  const priority = input.priority ?? "normal";
+  const plan = planRouting(requirements, ctx.reviewers ?? [], {
+    now: ctx.now,
+    requester: ctx.requester ?? { created_by_key_id: ctx.by.key_id, creator_issued_by: null },
+  });
+  const routing = routingRecord(plan, {
+    now: ctx.now,
+    escalateAfterSeconds: escalationDelay(input.escalate_after_seconds, priority, ctx.escalation),
+  });
   const tool = input.tool
     ? { name: input.tool.name, args: input.tool.args ?? {}, args_hash: argsHash(input.tool.args ?? {}) }
     : null;
@@ -92,9 +143,11 @@ export function createRequest(
     options,
     required_roles: roles,
     required_approvals: requiredApprovals,
-    priority: input.priority ?? "normal",
+    require_distinct_roles: requirements.require_distinct_roles,
+    priority,
     ttl_seconds: ttl,
     expires_at: ttl === null ? null : new Date(ctx.now + ttl * 1000).toISOString(),
+    escalate_after_seconds: routing.escalate_after_seconds,
     external_request_id: input.external_request_id ?? null,
     correlation_id: input.correlation_id ?? input.source?.run_id ?? ctx.id,
     metadata: input.metadata ?? null,
@@ -108,37 +161,65 @@ export function createRequest(
     retrieved_context: input.retrieved_context ?? null,
     tool,
     body_hash: requestBodyHash(input),
-    quorum: { required: requiredApprovals, approvals: 0 },
+    quorum: quorumProgress(requirements, []),
+    routing,
     response: null,
     cancellation: null,
     created_at: at,
     updated_at: at,
   };
-  return {
-    request,
-    audit: [
-      {
-        at,
-        kind: "request.created",
-        subject_id: request.id,
-        correlation_id: request.correlation_id,
-        actor: principalActor(ctx.by),
-        data: {
-          type,
-          question,
-          title,
-          priority: request.priority,
-          required_roles: roles,
-          required_approvals: requiredApprovals,
-          expires_at: request.expires_at,
-          external_request_id: request.external_request_id,
-          tool: tool ? { name: tool.name, args_hash: tool.args_hash } : null,
-          claimed_actor: request.actor,
-          trace_id: request.trace_id,
-          body_hash: request.body_hash,
-        },
+  const audit: AuditDraft[] = [
+    {
+      at,
+      kind: "request.created",
+      subject_id: request.id,
+      correlation_id: request.correlation_id,
+      actor: principalActor(ctx.by),
+      data: {
+        type,
+        question,
+        title,
+        priority: request.priority,
+        required_roles: roles,
+        required_approvals: requiredApprovals,
+        require_distinct_roles: requirements.require_distinct_roles,
+        escalate_after_seconds: routing.escalate_after_seconds,
+        expires_at: request.expires_at,
+        external_request_id: request.external_request_id,
+        tool: tool ? { name: tool.name, args_hash: tool.args_hash } : null,
+        claimed_actor: request.actor,
+        trace_id: request.trace_id,
+        body_hash: request.body_hash,
       },
-    ],
+    },
+  ];
+  // Open requests (no required roles) are not routed to anyone in particular: nothing to record.
+  if (routing.state !== "open") audit.push(routedEntry(request, routing, at));
+  return { request, audit };
+}
+
+/** `request.routed`, or `request.unroutable` when nobody routed to can satisfy the quorum. */
+function routedEntry(request: ApprovalRequest, routing: RequestRouting, at: string): AuditDraft {
+  return {
+    at,
+    kind: routing.state === "unroutable" ? "request.unroutable" : "request.routed",
+    subject_id: request.id,
+    correlation_id: request.correlation_id,
+    actor: { type: "system", name: "routing" },
+    data: {
+      state: routing.state,
+      tier: routing.tier,
+      assignees: routing.assignees.map((a) => ({
+        reviewer_id: a.reviewer_id,
+        key_id: a.key_id,
+        name: a.name,
+        roles: a.roles,
+        tier: a.tier,
+        reason: a.reason,
+      })),
+      warnings: routing.warnings,
+      next_escalation_at: routing.next_escalation_at,
+    },
   };
 }
 
@@ -191,30 +272,77 @@ function classify(request: ApprovalRequest, input: RespondInput): ReviewDecision
   }
 }
 
+export interface RespondContext {
+  reviewId: string;
+  now: number;
+  by: Principal;
+  channel?: string;
+  /**
+   * What the server knows about the responder (reviewer record, eligible roles, conflicts). Without
+   * it the responder is judged by their key alone: no reviewer record, requester rule only.
+   */
+  responder?: ResponderAssessment;
+}
+
+function voteOf(r: Review): ApprovalVote {
+  return {
+    key_id: r.reviewer.key_id,
+    reviewer_id: r.reviewer_id ?? null,
+    name: r.reviewer_name ?? r.reviewer.name,
+    roles: r.roles ?? [],
+    override: r.override ?? false,
+  };
+}
+
 /**
  * Records one reviewer's response and, if it settles the request, decides it. One rejection rejects;
- * an approval request is approved once `required_approvals` distinct reviewers have approved.
- * Approving reviewers who edit the arguments must agree on the edit, so the arguments that run are
- * the ones every approver saw.
+ * an approval request is approved once `required_approvals` distinct eligible people have approved
+ * (one per required role with `require_distinct_roles`). The requester and the owners of the
+ * requesting agent key may reject but never approve, choose or answer. Approving reviewers who edit
+ * the arguments must agree on the edit, so the arguments that run are the ones every approver saw.
  */
 export function respond(
   request: ApprovalRequest,
   priorReviews: Review[],
   input: RespondInput,
-  ctx: { reviewId: string; now: number; by: Principal; channel?: string },
+  ctx: RespondContext,
 ): Transition & { review: Review } {
   assertPending(request);
   if (ctx.by.role === "agent") throw new ForbiddenError("agents cannot respond to requests");
-  if (priorReviews.some((r) => r.reviewer.key_id === ctx.by.key_id)) {
+  const responder =
+    ctx.responder ??
+    assessResponder(request, ctx.by, null, {
+      created_by_key_id: request.created_by.key_id,
+      creator_issued_by: null,
+    });
+  if (!responder.may_respond) {
+    throw new NotEligibleError(
+      `only reviewers holding or covering ${request.required_roles.join(" or ")} may decide this request`,
+    );
+  }
+  const person = personOf({ key_id: ctx.by.key_id, reviewer_id: responder.reviewer_id });
+  if (priorReviews.some((r) => r.reviewer.key_id === ctx.by.key_id || personOf(voteOf(r)) === person)) {
     throw new ConflictError("already_responded", "this reviewer has already responded to the request");
   }
   const decision = classify(request, input);
+  if (decision !== "reject" && responder.conflicts.length > 0) {
+    const why = responder.conflicts.includes("requester")
+      ? "created this request"
+      : "owns the agent key that made this request";
+    throw new SeparationOfDutiesError(
+      `separation of duties: this responder ${why}, so they may reject it but not ${decision} it`,
+    );
+  }
   const at = new Date(ctx.now).toISOString();
   const modifiedHash = input.modified_args === undefined ? null : argsHash(input.modified_args);
   const review: Review = {
     id: ctx.reviewId,
     request_id: request.id,
     reviewer: ctx.by,
+    reviewer_id: responder.reviewer_id,
+    reviewer_name: responder.reviewer_name,
+    roles: responder.roles,
+    override: responder.override,
     decision,
     approved: decision !== "reject",
     option: input.option ?? null,
@@ -236,6 +364,8 @@ export function respond(
       );
     }
   }
+  const quorum = quorumProgress(requirementsOf(request), approvals.map(voteOf));
+  const counted = quorum.approvers.some((a) => personOf(a) === person);
   const audit: AuditDraft[] = [
     {
       at,
@@ -250,17 +380,19 @@ export function respond(
         answer: review.answer,
         comment: review.comment,
         channel: review.channel,
+        reviewer_id: review.reviewer_id,
+        roles: review.roles,
+        override: review.override,
+        conflicts: responder.conflicts,
+        counted: decision === "approve" ? counted : null,
+        quorum: quorum.summary,
         proposed_args_hash: request.tool?.args_hash ?? null,
         modified_args_hash: modifiedHash,
       },
     },
   ];
-  let next: ApprovalRequest = {
-    ...request,
-    quorum: { required: request.required_approvals, approvals: approvals.length },
-    updated_at: at,
-  };
-  const settled = decision !== "approve" || approvals.length >= request.required_approvals;
+  let next: ApprovalRequest = { ...request, quorum, updated_at: at };
+  const settled = decision !== "approve" || quorum.approvals >= request.required_approvals;
   if (settled) {
     const edited = approvals.find((r) => r.modified_args_hash !== null);
     const response: RequestResponse = {
@@ -283,6 +415,8 @@ export function respond(
       data: {
         status,
         reviewers: reviews.map((r) => r.reviewer.key_id),
+        approvers: status === "approved" ? quorum.approvers : [],
+        overrides: reviews.filter((r) => r.override).map((r) => r.reviewer.key_id),
         option: response.option,
         answer: response.answer,
         comment: response.comment,
@@ -341,4 +475,36 @@ export function expireRequest(request: ApprovalRequest, now: number): Transition
       },
     ],
   };
+}
+
+/**
+ * Brings a stored request written before routing existed up to the current shape: no routing
+ * record, no distinct-roles requirement, and quorum progress rebuilt from the counts it kept.
+ */
+export function upgradeRequest(request: ApprovalRequest): ApprovalRequest {
+  const stored = request as ApprovalRequest & { quorum: Partial<QuorumProgress> };
+  if (request.routing !== undefined && stored.quorum.summary !== undefined) return request;
+  const required = stored.quorum.required ?? request.required_approvals;
+  const approvals = stored.quorum.approvals ?? 0;
+  return {
+    ...request,
+    require_distinct_roles: request.require_distinct_roles ?? false,
+    escalate_after_seconds: request.escalate_after_seconds ?? null,
+    routing: request.routing ?? null,
+    quorum: {
+      required,
+      approvals,
+      remaining: Math.max(0, required - approvals),
+      distinct_roles: request.require_distinct_roles ?? false,
+      approvers: stored.quorum.approvers ?? [],
+      missing_roles: stored.quorum.missing_roles ?? [],
+      summary: `${approvals} of ${required}`,
+    },
+  };
+}
+
+/** Reviews recorded before routing existed carry no reviewer record, roles or override flag. */
+export function upgradeReview(review: Review): Review {
+  if (review.reviewer_id !== undefined) return review;
+  return { ...review, reviewer_id: null, reviewer_name: null, roles: [], override: false };
 }

@@ -24,7 +24,7 @@ export interface TransportConfig {
 export type QueryValue = string | number | boolean | undefined;
 
 export interface Call {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   path: string;
   query?: Record<string, QueryValue>;
   body?: unknown;

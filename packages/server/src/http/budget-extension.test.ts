@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORAGE_KINDS, startTestServer, type TestServer } from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
+import { addReviewer } from "../testing/reviewers.ts";
 
 const POLICY = `version: 1
 default: { decision: allow }
@@ -26,6 +27,7 @@ describe.each(STORAGE_KINDS)("budgets a human may extend (%s)", (storage) => {
   beforeAll(async () => {
     s = await startTestServer({ storage });
     [agent, reviewer] = await Promise.all([s.createKey("agent"), s.createKey("reviewer")]);
+    await addReviewer(s, { key: reviewer, name: "Olga", roles: ["ops"] });
     expect(
       (await call(s.url, "PUT", "/v1/policy", { key: s.adminKey, body: { source: POLICY } })).status,
     ).toBe(200);

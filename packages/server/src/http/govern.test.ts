@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyApprovalToken } from "../../../sdk/src/approval-token.ts";
 import { STORAGE_KINDS, startTestServer, type TestServer } from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
+import { addReviewer } from "../testing/reviewers.ts";
 
 const POLICY = `version: 1
 default: { decision: allow }
@@ -57,6 +58,8 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
   beforeAll(async () => {
     s = await startTestServer({ storage });
     [agent, reviewer] = await Promise.all([s.createKey("agent", "billing-bot"), s.createKey("reviewer")]);
+    // Payments above 1000 need finance: the reviewer key belongs to a finance reviewer.
+    await addReviewer(s, { key: reviewer, name: "Fiona", roles: ["finance"] });
     const put = await call(s.url, "PUT", "/v1/policy", { key: s.adminKey, body: { source: POLICY } });
     expect(put.status).toBe(200);
   });
@@ -109,7 +112,13 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
       { key: s.adminKey },
     );
     const kinds = timeline.body.timeline.map((e) => e.kind);
-    expect(kinds).toEqual(["govern.allowed", "govern.denied", "request.created", "govern.approval_required"]);
+    expect(kinds).toEqual([
+      "govern.allowed",
+      "govern.denied",
+      "request.created",
+      "request.routed",
+      "govern.approval_required",
+    ]);
     expect(timeline.body.timeline[0]?.data.policy_version).toBe(allowed.body.policy_version);
   });
 

@@ -5,7 +5,7 @@ import { call } from "../testing/http-client.ts";
 type Req = {
   id: string;
   status: string;
-  quorum: { required: number; approvals: number };
+  quorum: { required: number; approvals: number; remaining: number; summary: string };
   response: null | {
     approved: boolean;
     option: string | null;
@@ -125,7 +125,7 @@ describe.each(STORAGE_KINDS)("requests over HTTP (%s)", (storage) => {
       body: { approved: true },
     });
     expect(first.body.status).toBe("pending");
-    expect(first.body.quorum).toEqual({ required: 2, approvals: 1 });
+    expect(first.body.quorum).toMatchObject({ required: 2, approvals: 1, remaining: 1, summary: "1 of 2" });
     const rejected = await call<Req>(s.url, "POST", `/v1/requests/${created.body.id}/respond`, {
       key: reviewer2,
       body: { approved: false, comment: "not this quarter" },

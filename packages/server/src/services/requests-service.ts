@@ -1,8 +1,13 @@
 import {
   type ApprovalRequest,
+  assessResponder,
   ConflictError,
   cancelRequest,
+  canSeeRequest,
+  coveredRoles,
   createRequest,
+  DEFAULT_ESCALATION,
+  type EscalationDefaults,
   expireRequest,
   type GovernanceLink,
   isTerminal,
@@ -12,8 +17,10 @@ import {
   type RespondInput,
   requestBodyHash,
   respond,
+  upgradeRequest,
+  upgradeReview,
 } from "@countersign/core";
-import { isUniqueViolation } from "../repos/executor.ts";
+import { type Executor, isUniqueViolation } from "../repos/executor.ts";
 import {
   findRequestByExternalId,
   getRequest,
@@ -25,8 +32,11 @@ import {
   type RequestFilter,
   updatePendingRequest,
 } from "../repos/requests-repo.ts";
+import { listRequestsForRoles, setEscalateAt } from "../repos/routing-repo.ts";
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
+import { EscalationService } from "./escalation-service.ts";
+import { requesterFacts, reviewerOfKey, routingReviewers } from "./routing-inputs.ts";
 
 /** Extension points for features layered on requests (governance edits, approval tokens). */
 export interface RespondHooks {
@@ -42,11 +52,20 @@ export interface CreateOutcome {
   replayed: boolean;
 }
 
+export interface RequestsOptions {
+  /** Seconds before a pending request escalates, per priority (defaults: DEFAULT_ESCALATION). */
+  escalation?: Partial<EscalationDefaults>;
+}
+
 export class RequestsService {
   private readonly deps: ServiceDeps;
   private readonly hooks: RespondHooks[] = [];
-  constructor(deps: ServiceDeps) {
+  private readonly escalation: EscalationDefaults;
+  private readonly escalator: EscalationService;
+  constructor(deps: ServiceDeps, options: RequestsOptions = {}) {
     this.deps = deps;
+    this.escalation = { ...DEFAULT_ESCALATION, ...options.escalation };
+    this.escalator = new EscalationService(deps);
   }
 
   addHooks(hooks: RespondHooks): void {
@@ -81,18 +100,37 @@ export class RequestsService {
       const existing = await findRequestByExternalId(ctx.db, by.key_id, input.external_request_id);
       if (existing) return replayOrConflict(existing, input);
     }
-    const t = createRequest(input, { id: this.deps.ids.next("req"), now: this.deps.clock.now(), by });
+    // Routing reads reviewers only for requests with required roles: open requests stay cheap.
+    const roles = [...(input.required_role ? [input.required_role] : []), ...(input.required_roles ?? [])];
+    const routed = roles.length > 0;
+    const t = createRequest(input, {
+      id: this.deps.ids.next("req"),
+      now: this.deps.clock.now(),
+      by,
+      reviewers: routed ? await routingReviewers(ctx.db, roles) : [],
+      requester: routed
+        ? await requesterFacts(ctx.db, by.key_id)
+        : { created_by_key_id: by.key_id, creator_issued_by: null },
+      escalation: this.escalation,
+    });
     if (governance) t.request.governance = governance;
     await insertRequest(ctx.db, t.request);
+    const escalateAt = t.request.routing?.next_escalation_at ?? null;
+    if (escalateAt) await setEscalateAt(ctx.db, t.request.id, escalateAt);
     await ctx.appendAudit(t.audit, by.role === "agent" ? by.key_id : null);
     ctx.changed(t.request.id);
     return { request: t.request, replayed: false };
   }
 
-  /** A request as `by` may see it: agents only see their own; others get 404, not 403. */
+  /**
+   * A request as `by` may see it: agents only their own, reviewers those without required roles or
+   * requiring a role they hold or cover, admins all. Others get 404, not 403.
+   */
   async get(by: Principal, id: string): Promise<ApprovalRequest> {
-    const request = await getRequest(this.deps.store.db, id);
-    if (!request || !canSee(by, request)) throw new NotFoundError(`no request ${id}`);
+    const db = this.deps.store.db;
+    const stored = await getRequest(db, id);
+    const request = stored ? upgradeRequest(stored) : undefined;
+    if (!request || !(await canSee(db, by, request))) throw new NotFoundError(`no request ${id}`);
     return request;
   }
 
@@ -100,24 +138,49 @@ export class RequestsService {
     by: Principal,
     filter: Omit<RequestFilter, "created_by_key_id">,
   ): Promise<{ data: ApprovalRequest[]; next_cursor: string | null }> {
-    const scoped: RequestFilter = by.role === "agent" ? { ...filter, created_by_key_id: by.key_id } : filter;
-    const rows = await listRequests(this.deps.store.db, { ...scoped, limit: filter.limit + 1 });
-    const data = rows.slice(0, filter.limit);
+    const db = this.deps.store.db;
+    const page = { ...filter, limit: filter.limit + 1 };
+    if (by.role === "reviewer") {
+      const reviewer = await reviewerOfKey(db, by.key_id);
+      const rows = await listRequestsForRoles(db, page, reviewer ? coveredRoles(reviewer) : []);
+      // The cursor follows the rows scanned, so the re-check (exact role match) never skips any.
+      const scanned = rows.slice(0, filter.limit).map(upgradeRequest);
+      const last = scanned[scanned.length - 1];
+      return {
+        data: scanned.filter((r) => canSeeRequest(r, by, reviewer)),
+        next_cursor: rows.length > filter.limit && last ? last.id : null,
+      };
+    }
+    const scoped: RequestFilter = by.role === "agent" ? { ...page, created_by_key_id: by.key_id } : page;
+    const rows = await listRequests(db, scoped);
+    const data = rows.slice(0, filter.limit).map(upgradeRequest);
     const last = data[data.length - 1];
     return { data, next_cursor: rows.length > filter.limit && last ? last.id : null };
   }
 
   async respond(by: Principal, id: string, input: RespondInput, channel = "api"): Promise<ApprovalRequest> {
     return this.deps.store.write(async (ctx) => {
-      const request = await getRequest(ctx.db, id, { forUpdate: ctx.dialect === "postgres" });
-      if (!request || !canSee(by, request)) throw new NotFoundError(`no request ${id}`);
+      const stored = await getRequest(ctx.db, id, { forUpdate: ctx.dialect === "postgres" });
+      if (!stored) throw new NotFoundError(`no request ${id}`);
+      const request = upgradeRequest(stored);
+      // Who is answering: the person behind the key, the roles they decide for, and whether they
+      // asked for this themselves (separation of duties).
+      const reviewer = by.role === "agent" ? null : await reviewerOfKey(ctx.db, by.key_id);
+      const responder = assessResponder(
+        request,
+        by,
+        reviewer,
+        await requesterFacts(ctx.db, request.created_by.key_id),
+      );
+      if (!responder.can_see) throw new NotFoundError(`no request ${id}`);
       for (const hook of this.hooks) hook.check?.(request, input, by);
-      const prior = await listReviews(ctx.db, id);
+      const prior = (await listReviews(ctx.db, id)).map(upgradeReview);
       const t = respond(request, prior, input, {
         reviewId: this.deps.ids.next("rev"),
         now: this.deps.clock.now(),
         by,
         channel,
+        responder,
       });
       try {
         await insertReview(ctx.db, t.review);
@@ -138,8 +201,9 @@ export class RequestsService {
 
   async cancel(by: Principal, id: string, reason: string | undefined): Promise<ApprovalRequest> {
     return this.deps.store.write(async (ctx) => {
-      const request = await getRequest(ctx.db, id, { forUpdate: ctx.dialect === "postgres" });
-      if (!request || !canSee(by, request)) throw new NotFoundError(`no request ${id}`);
+      const stored = await getRequest(ctx.db, id, { forUpdate: ctx.dialect === "postgres" });
+      const request = stored ? upgradeRequest(stored) : undefined;
+      if (!request || !(await canSee(ctx.db, by, request))) throw new NotFoundError(`no request ${id}`);
       const t = cancelRequest(request, { now: this.deps.clock.now(), by, ...(reason ? { reason } : {}) });
       await this.save(ctx, t.request);
       await ctx.appendAudit(t.audit, ownerOf(t.request));
@@ -192,7 +256,7 @@ export class RequestsService {
       const due = await listExpiredPending(ctx.db, new Date(now).toISOString(), limit, ctx.dialect);
       let expired = 0;
       for (const request of due) {
-        const t = expireRequest(request, now);
+        const t = expireRequest(upgradeRequest(request), now);
         if (!t) continue;
         await this.save(ctx, t.request);
         await ctx.appendAudit(t.audit, ownerOf(t.request));
@@ -200,6 +264,14 @@ export class RequestsService {
       }
       return expired;
     });
+  }
+
+  /**
+   * Escalates every pending request whose escalation time has passed (see EscalationService).
+   * Returns how many due requests were looked at; a full batch means there may be more.
+   */
+  escalateDue(limit = 200): Promise<number> {
+    return this.escalator.escalateDue(limit);
   }
 
   private async save(ctx: WriteContext, request: ApprovalRequest): Promise<void> {
@@ -210,8 +282,10 @@ export class RequestsService {
   }
 }
 
-function canSee(by: Principal, request: ApprovalRequest): boolean {
-  return by.role !== "agent" || request.created_by.key_id === by.key_id;
+/** Visibility, looking up the reviewer record only when it can matter (a reviewer, a role-bound request). */
+async function canSee(db: Executor, by: Principal, request: ApprovalRequest): Promise<boolean> {
+  if (by.role !== "reviewer" || request.required_roles.length === 0) return canSeeRequest(request, by, null);
+  return canSeeRequest(request, by, await reviewerOfKey(db, by.key_id));
 }
 
 function ownerOf(request: ApprovalRequest): string | null {
@@ -219,7 +293,8 @@ function ownerOf(request: ApprovalRequest): string | null {
 }
 
 function replayOrConflict(existing: ApprovalRequest, input: NewRequestInput): CreateOutcome {
-  if (existing.body_hash === requestBodyHash(input)) return { request: existing, replayed: true };
+  if (existing.body_hash === requestBodyHash(input))
+    return { request: upgradeRequest(existing), replayed: true };
   throw new ConflictError(
     "idempotency_mismatch",
     `external_request_id ${JSON.stringify(input.external_request_id)} was already used with a different body`,

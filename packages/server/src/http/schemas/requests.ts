@@ -1,5 +1,6 @@
 import { Type } from "typebox";
 import { Identifier, JsonObject, Principal, RoleName, Strict, Timestamp, ToolName } from "./common.ts";
+import { AssigneeSchema, WarningSchema } from "./reviewers.ts";
 
 const RequestType = Type.Union([Type.Literal("approval"), Type.Literal("decision"), Type.Literal("input")]);
 const Priority = Type.Union([
@@ -47,8 +48,17 @@ export const CreateRequestBody = Strict({
   required_role: Type.Optional(RoleName),
   required_roles: Type.Optional(Type.Array(RoleName, { maxItems: 20 })),
   required_approvals: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+  require_distinct_roles: Type.Optional(
+    Type.Boolean({ description: "approvals must come from different required roles (one per role)" }),
+  ),
   priority: Type.Optional(Priority),
   ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600 })),
+  escalate_after_seconds: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600 }), Type.Null()], {
+      description:
+        "escalate to the next tier (fallback reviewers, then admins) after this long pending; null: never; default by priority (urgent 180, high 600, normal 1800, low never)",
+    }),
+  ),
   external_request_id: Type.Optional(Identifier("idempotency key, unique per agent key")),
   correlation_id: Type.Optional(Identifier("groups requests, calls and actions into one case")),
   metadata: Type.Optional(JsonObject),
@@ -100,6 +110,10 @@ const ReviewSchema = Type.Object({
   id: Type.String(),
   request_id: Type.String(),
   reviewer: Principal,
+  reviewer_id: Type.Union([Type.String(), Type.Null()], { description: "the reviewer record (person)" }),
+  reviewer_name: Type.Union([Type.String(), Type.Null()], { description: "the person's name" }),
+  roles: Type.Array(Type.String(), { description: "required roles the reviewer decided for" }),
+  override: Type.Boolean({ description: "an admin decided without being an eligible reviewer" }),
   decision: Type.Union([
     Type.Literal("approve"),
     Type.Literal("reject"),
@@ -116,6 +130,42 @@ const ReviewSchema = Type.Object({
   created_at: Timestamp,
 });
 
+const QuorumSchema = Type.Object(
+  {
+    required: Type.Integer(),
+    approvals: Type.Integer({ description: "distinct eligible people who approved" }),
+    remaining: Type.Integer(),
+    distinct_roles: Type.Boolean(),
+    approvers: Type.Array(
+      Type.Object({
+        key_id: Type.String(),
+        reviewer_id: Type.Union([Type.String(), Type.Null()]),
+        name: Type.String(),
+        role: Type.Union([Type.String(), Type.Null()]),
+        override: Type.Boolean(),
+      }),
+    ),
+    missing_roles: Type.Array(Type.String()),
+    summary: Type.String({ description: "k of N" }),
+  },
+  { description: "progress towards the quorum" },
+);
+
+const RoutingSchema = Type.Object({
+  state: Type.Union([Type.Literal("open"), Type.Literal("routed"), Type.Literal("unroutable")], {
+    description:
+      "open: no required roles, any reviewer may decide; routed: the assignees can satisfy the quorum; unroutable: they cannot (see warnings)",
+  }),
+  tier: Type.Union([Type.Literal("primary"), Type.Literal("fallback"), Type.Literal("admins"), Type.Null()]),
+  assignees: Type.Array(AssigneeSchema),
+  warnings: Type.Array(WarningSchema),
+  routed_at: Timestamp,
+  escalate_after_seconds: Type.Union([Type.Integer(), Type.Null()]),
+  next_escalation_at: Type.Union([Timestamp, Type.Null()]),
+  escalations: Type.Integer(),
+  escalated_at: Type.Union([Timestamp, Type.Null()]),
+});
+
 export const RequestResource = Type.Object(
   {
     id: Type.String({ description: "req_…" }),
@@ -127,9 +177,11 @@ export const RequestResource = Type.Object(
     options: Type.Union([Type.Array(OptionSchema), Type.Null()]),
     required_roles: Type.Array(Type.String()),
     required_approvals: Type.Integer(),
+    require_distinct_roles: Type.Boolean(),
     priority: Priority,
     ttl_seconds: Type.Union([Type.Integer(), Type.Null()]),
     expires_at: Type.Union([Timestamp, Type.Null()]),
+    escalate_after_seconds: Type.Union([Type.Integer(), Type.Null()]),
     external_request_id: Type.Union([Type.String(), Type.Null()]),
     correlation_id: Type.String(),
     metadata: Type.Union([JsonObject, Type.Null()]),
@@ -146,7 +198,10 @@ export const RequestResource = Type.Object(
       Type.Null(),
     ]),
     body_hash: Type.String(),
-    quorum: Type.Object({ required: Type.Integer(), approvals: Type.Integer() }),
+    quorum: QuorumSchema,
+    routing: Type.Union([RoutingSchema, Type.Null()], {
+      description: "who the request was routed to and why; null for requests created before routing existed",
+    }),
     response: Type.Union([
       Type.Object({
         approved: Type.Boolean(),
