@@ -98,15 +98,17 @@ export async function listRequests(db: Executor, filter: RequestFilter): Promise
   if (filter.status) query = query.where("status", "=", filter.status);
   if (filter.correlation_id) query = query.where("correlation_id", "=", filter.correlation_id);
   if (filter.created_by_key_id) query = query.where("created_by_key_id", "=", filter.created_by_key_id);
-  if (filter.role) query = query.where("roles", "like", `%|${escapeLike(filter.role)}|%`);
+  if (filter.role) {
+    // `roles` holds `|a|b|`; match one whole role, with LIKE wildcards in the name taken literally.
+    query = query.where(sql<boolean>`roles like ${`%|${escapeLike(filter.role)}|%`} escape '\\'`);
+  }
   if (filter.before_id) query = query.where("id", "<", filter.before_id);
   const rows = await query.execute();
   return rows.map((r) => JSON.parse(r.doc) as ApprovalRequest);
 }
 
 function escapeLike(value: string): string {
-  // Role names are validated to a safe alphabet at the boundary; this keeps LIKE wildcards literal anyway.
-  return value.replace(/[%_|]/g, "");
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export async function listRequestsByCorrelation(

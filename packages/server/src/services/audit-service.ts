@@ -4,12 +4,14 @@ import {
   type AuditEntry,
   type ChainVerdict,
   ChainVerifier,
+  canSeeRequest,
   type Principal,
 } from "@countersign/core";
 import { listActionsByCorrelation } from "../repos/actions-repo.ts";
 import { getAuditHead, listAudit, listAuditByCorrelation } from "../repos/audit-repo.ts";
 import { listRequestsByCorrelation } from "../repos/requests-repo.ts";
 import type { Store } from "../storage/store.ts";
+import { reviewerOfKey } from "./routing-inputs.ts";
 
 export interface CaseView {
   correlation_id: string;
@@ -45,7 +47,18 @@ export class AuditService {
     ]);
     const mine = <T extends { created_by: { key_id: string } }>(items: T[]) =>
       agentScope ? items.filter((i) => i.created_by.key_id === agentScope) : items;
-    return { correlation_id: correlationId, requests: mine(requests), actions: mine(actions), timeline };
+    // Reviewers see a case's requests only where they may see the request itself (its roles).
+    const reviewer = by.role === "reviewer" ? await reviewerOfKey(this.store.db, by.key_id) : null;
+    const hidden = new Set(requests.filter((r) => !canSeeRequest(r, by, reviewer)).map((r) => r.id));
+    const shown = timeline.filter(
+      (e) => !hidden.has(e.subject_id) && !hidden.has(String(e.data.request_id ?? "")),
+    );
+    return {
+      correlation_id: correlationId,
+      requests: mine(requests).filter((r) => !hidden.has(r.id)),
+      actions: mine(actions),
+      timeline: shown,
+    };
   }
 
   /**

@@ -9,13 +9,7 @@ import {
   principalActor,
 } from "@countersign/core";
 import { isUniqueViolation } from "../repos/executor.ts";
-import {
-  addRunUsage,
-  findGovernedCall,
-  insertGovernedCall,
-  type RunUsage,
-} from "../repos/governance-repo.ts";
-import { getRequest } from "../repos/requests-repo.ts";
+import { addRunUsage, insertGovernedCall, type RunUsage } from "../repos/governance-repo.ts";
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
 import { replayGovernedCall } from "./govern-replay.ts";
