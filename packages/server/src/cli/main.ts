@@ -1,9 +1,17 @@
 import { parseArgs } from "node:util";
-import { isRole } from "@countersign/core";
-import { ConfigError, parseServerFlags, resolveConfig, SERVER_FLAGS } from "../config.ts";
-import { createServices, openStore } from "../runtime.ts";
-import { startServer } from "../server.ts";
-import { policyCheck, policyTest } from "./policy-commands.ts";
+import type { ServerConfig } from "../config.ts";
+
+// Commands load what they need when they run: `hook claude-code` runs on every tool call of an
+// agent and must not pay for loading the server, storage drivers and policy engine.
+const runtime = () => import("../runtime.ts");
+const configModule = () => import("../config.ts");
+
+/** The storage flags every storage-using command accepts (same as `serve`'s). */
+const STORAGE_FLAGS = { data: { type: "string" }, "database-url": { type: "string" } } as const;
+
+async function resolve(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): Promise<ServerConfig> {
+  return (await configModule()).resolveConfig(flags, env);
+}
 
 export interface Output {
   stdout: (text: string) => void;
@@ -19,6 +27,8 @@ Commands:
   audit verify                  recompute the audit hash chain; exit 1 naming the first broken seq
   policy check FILE             validate a policy file; problems print as file:line:column
   policy test FILE --cases F    run expected-decision fixtures against a policy
+  hook claude-code              answer a Claude Code PreToolUse/PermissionRequest hook (JSON on stdin)
+      --wait-seconds N  --on-pending defer|deny      (COUNTERSIGN_URL, COUNTERSIGN_API_KEY)
   help                          show this text
 
 Storage options (--data, --database-url) and their environment variables apply to every command.`;
@@ -36,6 +46,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
         return await audit(rest, env, out);
       case "policy":
         return await policy(rest, out);
+      case "hook":
+        // Loaded on demand: a hook runs on every tool call and needs none of the server.
+        return await (await import("@countersign/integrations/claude-code")).hookCommand(rest, env, out);
       case undefined:
       case "help":
       case "--help":
@@ -47,7 +60,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
         return 2;
     }
   } catch (error) {
-    if (error instanceof ConfigError || (error instanceof TypeError && "code" in error)) {
+    if ((error instanceof Error && error.name === "ConfigError") || (error instanceof TypeError && "code" in error)) {
       out.stderr(`countersign: ${error.message}`);
       return 2;
     }
@@ -57,7 +70,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
 }
 
 async function serve(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { parseServerFlags, resolveConfig } = await configModule();
   const config = resolveConfig(parseServerFlags(args), env);
+  const { startServer } = await import("../server.ts");
   const server = await startServer(config);
   out.stdout(`Countersign is listening on ${server.url} (storage: ${server.services.store.dialect})`);
   if (server.createdAdminKey && !config.bootstrapAdminKey) {
@@ -76,7 +91,6 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, out: Output): Promi
   return 0;
 }
 
-const STORAGE_FLAGS = { data: SERVER_FLAGS.data, "database-url": SERVER_FLAGS["database-url"] } as const;
 
 function storageArgs(args: string[]) {
   return parseArgs({ args, options: STORAGE_FLAGS, allowPositionals: true, strict: true });
@@ -93,13 +107,15 @@ async function keys(args: string[], env: NodeJS.ProcessEnv, out: Output): Promis
     out.stderr("usage: countersign keys create --role <admin|agent|reviewer> --name <name>");
     return 2;
   }
+  const { isRole } = await import("@countersign/core");
   const role = parsed.values.role;
   const name = parsed.values.name;
   if (!isRole(role) || !name) {
     out.stderr("usage: countersign keys create --role <admin|agent|reviewer> --name <name>");
     return 2;
   }
-  const store = await openStore(resolveConfig(parsed.values, env));
+  const { createServices, openStore } = await runtime();
+  const store = await openStore(await resolve(parsed.values, env));
   try {
     const created = await createServices(store).keys.create({ role, name }, null);
     out.stdout(
@@ -117,7 +133,8 @@ async function audit(args: string[], env: NodeJS.ProcessEnv, out: Output): Promi
     out.stderr("usage: countersign audit verify [--data DIR | --database-url URL]");
     return 2;
   }
-  const store = await openStore(resolveConfig(parsed.values, env));
+  const { createServices, openStore } = await runtime();
+  const store = await openStore(await resolve(parsed.values, env));
   try {
     const verdict = await createServices(store).audit.verify();
     if (verdict.ok) {
@@ -139,6 +156,7 @@ async function policy(args: string[], out: Output): Promise<number> {
     strict: true,
   });
   const [sub, file] = parsed.positionals;
+  const { policyCheck, policyTest } = await import("./policy-commands.ts");
   if (sub === "check" && file) return policyCheck(file, out);
   if (sub === "test" && file && parsed.values.cases) return policyTest(file, parsed.values.cases, out);
   out.stderr("usage: countersign policy check <file> | countersign policy test <file> --cases <cases.yaml>");
