@@ -6,6 +6,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    globalSetup: ["./vitest.setup.ts"],
+    globalSetup: ["./vitest.setup.ts", "./packages/dashboard/src/e2e/build-setup.ts"],
   },
 });

@@ -5,6 +5,7 @@ import { runGroupCommitBench } from "./group-commit.ts";
 import { runCreateThroughputBench } from "./http-throughput.ts";
 import { printPolicyEvalTable, runPolicyEvalBench } from "./policy-eval.ts";
 import { runWakeLatencyBench } from "./wake-latency.ts";
+import { runWebhookBench } from "./webhook-latency.ts";
 
 const only = new Set(process.argv.slice(2));
 const want = (name: string) => only.size === 0 || only.has(name);
@@ -15,3 +16,4 @@ if (want("wake")) await runWakeLatencyBench();
 if (want("group-commit")) await runGroupCommitBench();
 if (want("policy")) printPolicyEvalTable(await runPolicyEvalBench());
 if (want("govern")) await runGovernBench();
+if (want("webhooks")) await runWebhookBench();

@@ -23,6 +23,18 @@ import {
 } from "./parse.ts";
 import { governResult, jwks, tokenConsumption, tokenVerification } from "./parse-governance.ts";
 import { type RetryOptions, resolveRetryPolicy } from "./retry.ts";
+import {
+  type ControlMap,
+  type ControlMapInput,
+  type CreateReviewerInput,
+  controlMap,
+  type ListReviewersFilter,
+  type Reviewer,
+  type ReviewerPage,
+  reviewer,
+  reviewerPage,
+  type UpdateReviewerInput,
+} from "./reviewers.ts";
 import { type Call, type FetchLike, Transport } from "./transport.ts";
 import type {
   Action,
@@ -311,6 +323,48 @@ export class CountersignClient {
   /** Has the server recompute the whole audit chain (admin keys). */
   async verifyAudit(options: CallOptions = {}): Promise<AuditVerification> {
     return this.get("/v1/audit/verify", auditVerification, options);
+  }
+
+  /* ---- reviewers and routing ---- */
+
+  /**
+   * What routing would do right now for these approval requirements, creating nothing: who is on
+   * shift, who would get fallback routing, and why routing would fail (agent and admin keys).
+   */
+  async controlMap(input: ControlMapInput, options: CallOptions = {}): Promise<ControlMap> {
+    return this.post("/v1/requests/control-map", input, controlMap, options, true);
+  }
+
+  /** Creates a reviewer record (admin keys). Not retried. */
+  async createReviewer(input: CreateReviewerInput, options: CallOptions = {}): Promise<Reviewer> {
+    return this.post("/v1/reviewers", input, reviewer, options);
+  }
+
+  async getReviewer(id: string, options: CallOptions = {}): Promise<Reviewer> {
+    return this.get(`/v1/reviewers/${encodeURIComponent(id)}`, reviewer, options);
+  }
+
+  /** One page of reviewers in id order, optionally those holding or covering `filter.role`. */
+  async listReviewers(filter: ListReviewersFilter = {}, options: CallOptions = {}): Promise<ReviewerPage> {
+    return this.get("/v1/reviewers", reviewerPage, options, {
+      role: filter.role,
+      limit: filter.limit,
+      cursor: filter.cursor,
+    });
+  }
+
+  /** Changes a reviewer: fields left out are kept, `null` clears a contact or the key. Not retried. */
+  async updateReviewer(id: string, input: UpdateReviewerInput, options: CallOptions = {}): Promise<Reviewer> {
+    const path = `/v1/reviewers/${encodeURIComponent(id)}`;
+    const call: Call = { method: "PATCH", path, body: input, idempotent: false, signal: options.signal };
+    return (await this.transport.send(call, reviewer)).value;
+  }
+
+  /** Deletes a reviewer; past reviews keep who they were. Not retried (a resend would answer 404). */
+  async deleteReviewer(id: string, options: CallOptions = {}): Promise<Reviewer> {
+    const path = `/v1/reviewers/${encodeURIComponent(id)}`;
+    const call: Call = { method: "DELETE", path, idempotent: false, signal: options.signal };
+    return (await this.transport.send(call, reviewer)).value;
   }
 
   /* ---- keys (admin) ---- */

@@ -19,7 +19,10 @@ describe("the package entry point", () => {
         "canonicalize",
         "guard",
         "isTerminal",
+        "routingOf",
         "verifyApprovalToken",
+        "verifyWebhook",
+        "WebhookVerificationError",
       ].sort(),
     );
   });

@@ -49,6 +49,25 @@ export {
   RequestCancelledError,
 } from "./outcome-errors.ts";
 export type { RetryOptions } from "./retry.ts";
+export {
+  type Assignee,
+  type CapacityEntry,
+  type ControlMap,
+  type ControlMapInput,
+  type CreateReviewerInput,
+  type ListReviewersFilter,
+  type QuorumProgress,
+  type RequestRouting,
+  type Reviewer,
+  type ReviewerPage,
+  type RoutingTier,
+  type RoutingWarning,
+  routingOf,
+  type Shift,
+  type ShiftOverride,
+  type UpdateReviewerInput,
+  type Weekday,
+} from "./reviewers.ts";
 export type { FetchLike } from "./transport.ts";
 export {
   type Action,
@@ -83,3 +102,15 @@ export {
   type ToolCall,
 } from "./types.ts";
 export type { WaitOptions } from "./wait.ts";
+export {
+  type KillSwitchData,
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookDeliveryAttempt,
+  type WebhookDeliveryData,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookHeaders,
+  WebhookVerificationError,
+  type WebhookVerificationErrorCode,
+} from "./webhooks.ts";

@@ -1,6 +1,9 @@
 import { parseArgs } from "node:util";
+import { type EscalationConfig, resolveEscalationConfig } from "./services/escalation-config.ts";
+import { resolveWebhookConfig, type WebhookConfig } from "./webhooks/config.ts";
 
-export interface ServerConfig {
+/** The webhook settings are optional here so configs built in code may leave them to defaults. */
+export interface ServerConfig extends Partial<WebhookConfig>, EscalationConfig {
   port: number;
   host: string;
   dataDir: string;
@@ -19,9 +22,12 @@ export const SERVER_FLAGS = {
   "database-url": { type: "string" },
   policy: { type: "string" },
   "log-level": { type: "string" },
+  "outbound-allowlist": { type: "string" },
 } as const;
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
 
 /** Flags win over environment variables, which win over defaults. */
 export function resolveConfig(
@@ -43,6 +49,8 @@ export function resolveConfig(
     bootstrapAdminKey: emptyToUndefined(env.COUNTERSIGN_BOOTSTRAP_ADMIN_KEY),
     logLevel: flags["log-level"] ?? env.COUNTERSIGN_LOG_LEVEL ?? "info",
     expirySweepMs: sweep,
+    ...resolveWebhookConfig(flags["outbound-allowlist"], env, (message) => new ConfigError(message)),
+    ...resolveEscalationConfig(env, (message) => new ConfigError(message)),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Clock, IdGenerator, type RandomSource } from "@countersign/core";
 import type { ServerConfig } from "./config.ts";
+import { createDashboard } from "./dashboard/index.ts";
 import type { Services } from "./http/services.ts";
 import { ActionsService } from "./services/actions-service.ts";
 import { AuditService } from "./services/audit-service.ts";
@@ -10,12 +11,15 @@ import { GrantsService } from "./services/grants-service.ts";
 import { KeysService } from "./services/keys-service.ts";
 import { KillSwitchService } from "./services/kill-switch-service.ts";
 import { PolicyService } from "./services/policy-service.ts";
-import { RequestsService } from "./services/requests-service.ts";
+import { type RequestsOptions, RequestsService } from "./services/requests-service.ts";
+import { ReviewersService } from "./services/reviewers-service.ts";
+import { RoutingService } from "./services/routing-service.ts";
 import { SigningKeysService } from "./services/signing-keys-service.ts";
 import { TokensService } from "./services/tokens-service.ts";
 import { openPostgresStore } from "./storage/postgres.ts";
 import { openSqliteStore } from "./storage/sqlite.ts";
 import type { Store } from "./storage/store.ts";
+import { WebhooksService } from "./webhooks/service.ts";
 
 export const systemClock: Clock = { now: () => Date.now() };
 export const systemRandom: RandomSource = { bytes: (n) => new Uint8Array(randomBytes(n)) };
@@ -27,12 +31,12 @@ export async function openStore(config: Pick<ServerConfig, "dataDir" | "database
 
 export function createServices(
   store: Store,
-  options: { clock?: Clock; random?: RandomSource } = {},
+  options: { clock?: Clock; random?: RandomSource; escalation?: RequestsOptions["escalation"] } = {},
 ): Services {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
   const deps = { store, clock, random, ids: new IdGenerator(clock, random) };
-  const requests = new RequestsService(deps);
+  const requests = new RequestsService(deps, { escalation: options.escalation });
   const policy = new PolicyService(deps);
   const killSwitch = new KillSwitchService(deps);
   const grants = new GrantsService(deps);
@@ -43,6 +47,8 @@ export function createServices(
     store,
     keys: new KeysService(deps),
     requests,
+    reviewers: new ReviewersService(deps),
+    routing: new RoutingService(deps),
     actions: new ActionsService(deps),
     audit: new AuditService(store),
     policy,
@@ -51,5 +57,7 @@ export function createServices(
     govern: new GovernService(deps, { policy, killSwitch, grants, requests }),
     signingKeys,
     tokens,
+    webhooks: new WebhooksService(deps),
+    dashboard: createDashboard(deps, requests),
   };
 }

@@ -30,6 +30,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const services = createServices(store, {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.random ? { random: options.random } : {}),
+    escalation: config.escalation,
   });
   let app: App | undefined;
   try {
@@ -38,10 +39,21 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const log = app.log;
     await services.policy.init(config.policyFile);
     await services.signingKeys.start((error) => log.error({ err: error }, "signing key refresh failed"));
+    // Webhook delivery: stopped by the app's close, before storage closes (in-flight attempts record).
+    await services.webhooks.start(config, {
+      keyDir: options.store || config.databaseUrl ? undefined : config.dataDir,
+      onError: (error, context) => log.error({ err: error }, `${context} failed`),
+    });
+    app.addHook("onClose", () => services.webhooks.stop());
     const expiry = new PeriodicWorker({
       name: "expiry",
       intervalMs: config.expirySweepMs,
-      tick: async () => (await services.requests.expireDue(200)) === 200,
+      // Expiry and escalation share the worker: both are durable sweeps over pending requests.
+      tick: async () => {
+        const expired = await services.requests.expireDue(200);
+        const escalated = await services.requests.escalateDue(200);
+        return expired === 200 || escalated === 200;
+      },
       onError: (error) => log.error({ err: error }, "expiry sweep failed"),
     });
     const address = await app.listen({ port: config.port, host: config.host });

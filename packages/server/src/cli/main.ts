@@ -9,7 +9,10 @@ const configModule = () => import("../config.ts");
 /** The storage flags every storage-using command accepts (same as `serve`'s). */
 const STORAGE_FLAGS = { data: { type: "string" }, "database-url": { type: "string" } } as const;
 
-async function resolve(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): Promise<ServerConfig> {
+async function resolve(
+  flags: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv,
+): Promise<ServerConfig> {
   return (await configModule()).resolveConfig(flags, env);
 }
 
@@ -23,6 +26,7 @@ const USAGE = `Usage: countersign <command> [options]
 Commands:
   serve                         start the server
       --port N  --host H  --data DIR  --database-url URL  --policy FILE  --log-level LEVEL
+      --outbound-allowlist CIDRS/HOSTS  (webhook and callback targets allowed on private networks)
   keys create --role R --name N create an API key (admin | agent | reviewer) in the configured store
   audit verify                  recompute the audit hash chain; exit 1 naming the first broken seq
   policy check FILE             validate a policy file; problems print as file:line:column
@@ -60,7 +64,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
         return 2;
     }
   } catch (error) {
-    if ((error instanceof Error && error.name === "ConfigError") || (error instanceof TypeError && "code" in error)) {
+    if (
+      (error instanceof Error && error.name === "ConfigError") ||
+      (error instanceof TypeError && "code" in error)
+    ) {
       out.stderr(`countersign: ${error.message}`);
       return 2;
     }
@@ -90,7 +97,6 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, out: Output): Promi
   });
   return 0;
 }
-
 
 function storageArgs(args: string[]) {
   return parseArgs({ args, options: STORAGE_FLAGS, allowPositionals: true, strict: true });

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyServerOptions } from "fastify";
+import { dashboardRoutes } from "../dashboard/routes.ts";
+import { webhookRoutes } from "../webhooks/routes.ts";
 import type { App } from "./app-type.ts";
 import { authenticate } from "./auth.ts";
 import { errorHandler, sendProblem } from "./problem.ts";
@@ -10,6 +12,7 @@ import { governanceRoutes } from "./routes/governance.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { requestRoutes } from "./routes/requests.ts";
+import { reviewerRoutes } from "./routes/reviewers.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import type { Services } from "./services.ts";
 import { installValidators } from "./validation.ts";
@@ -67,8 +70,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     reply.header("x-request-id", String(req.id));
     if (!req.url.startsWith("/v1/")) return;
     const roles = req.routeOptions.config.roles;
-    if (!roles) return; // unknown route: answered 404 by the not-found handler
-    req.principal = await authenticate(req, options.services.keys);
+    // No roles: an unknown route (answered 404) or a public one (sign-in, invite acceptance).
+    if (!roles) return;
+    // A bearer key, or a dashboard session cookie (whose state-changing calls need the CSRF token).
+    req.principal = await authenticate(req, options.services.keys, options.services.dashboard.sessions);
     if (!roles.includes(req.principal.role)) {
       return sendProblem(
         reply,
@@ -98,9 +103,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   opsRoutes(app, options.services);
   keyRoutes(app, options.services);
   requestRoutes(app, options.services, shutdown.signal);
+  reviewerRoutes(app, options.services);
   auditRoutes(app, options.services);
   governanceRoutes(app, options.services);
   tokenRoutes(app, options.services);
+  // The HumanLayer-compatible API, with its own bearer authentication (see humanlayer/plugin.ts).
+  await app.register((await import("../humanlayer/plugin.ts")).humanLayerApi(options.services), {
+    prefix: "/humanlayer/v1",
+  });
+  webhookRoutes(app, options.services);
+  dashboardRoutes(app, options.services, shutdown.signal);
 
   return app;
 }

@@ -1,17 +1,44 @@
 import { ForbiddenError, type Principal, type Role, UnauthorizedError } from "@countersign/core";
 import type { FastifyRequest } from "fastify";
+import type { AuthenticatedSession } from "../dashboard/sessions-service.ts";
 import type { KeysService } from "../services/keys-service.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
+    /** Set when the caller is a signed-in browser (session cookie) rather than a bearer key. */
+    authSession: AuthenticatedSession | null;
+  }
+  interface FastifyContextConfig {
+    /** Answered without credentials (sign-in, invite acceptance); such routes declare no roles. */
+    public?: boolean;
   }
 }
 
-/** Reads `Authorization: Bearer <key>` and resolves it to a principal, or refuses with 401. */
-export async function authenticate(request: FastifyRequest, keys: KeysService): Promise<Principal> {
+/** Resolves a session cookie (the dashboard's sessions); undefined when the request carries none. */
+export interface SessionAuthenticator {
+  authenticate(request: FastifyRequest): Promise<AuthenticatedSession | undefined>;
+}
+
+/**
+ * Resolves the caller to a principal, or refuses with 401: a bearer key (machines) when an
+ * Authorization header is sent, otherwise a session cookie (people in the dashboard), whose
+ * state-changing calls must also carry the session's CSRF token (403 without).
+ */
+export async function authenticate(
+  request: FastifyRequest,
+  keys: KeysService,
+  sessions?: SessionAuthenticator,
+): Promise<Principal> {
   const header = request.headers.authorization;
-  if (!header) throw new UnauthorizedError("send an API key as 'Authorization: Bearer <key>'");
+  if (!header) {
+    const session = await sessions?.authenticate(request);
+    if (session) {
+      request.authSession = session;
+      return session.principal;
+    }
+    throw new UnauthorizedError("send an API key as 'Authorization: Bearer <key>', or sign in");
+  }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match?.[1]) throw new UnauthorizedError("the Authorization header must be 'Bearer <key>'");
   const principal = await keys.authenticate(match[1]);

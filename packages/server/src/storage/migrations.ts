@@ -211,6 +211,16 @@ const migrations: Record<string, Migration> = {
   ...webhooksMigrations,
   ...reviewersMigrations,
   ...dashboardMigrations,
+  // Integrations (HumanLayer call ids) find requests by external id without knowing the creator.
+  "0006_requests_external_id": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex("requests_external_request_id")
+        .on("requests")
+        .column("external_request_id")
+        .execute();
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {
