@@ -24,7 +24,7 @@ function toRow(r: ApprovalRequest) {
   };
 }
 
-const insertRequestQuery = new QueryTemplate<keyof ReturnType<typeof toRow>>((db, p) =>
+const insertRequestQuery = new QueryTemplate<keyof ReturnType<typeof toRow> | "escalate_at">((db, p) =>
   db.insertInto("requests").values({
     id: p.id,
     status: p.status,
@@ -38,11 +38,16 @@ const insertRequestQuery = new QueryTemplate<keyof ReturnType<typeof toRow>>((db
     created_at: p.created_at,
     updated_at: p.updated_at,
     doc: p.doc,
+    escalate_at: p.escalate_at,
   }),
 );
 
+/** Inserts a new request; `escalate_at` is when it first escalates (routing decides), if ever. */
 export async function insertRequest(db: Executor, request: ApprovalRequest): Promise<void> {
-  await insertRequestQuery.execute(db, toRow(request));
+  await insertRequestQuery.execute(db, {
+    ...toRow(request),
+    escalate_at: request.routing?.next_escalation_at ?? null,
+  });
 }
 
 /** Writes a transition out of `pending`; returns false if the row was no longer pending. */

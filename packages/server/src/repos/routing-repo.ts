@@ -7,11 +7,6 @@ import { hasRole } from "./reviewers-repo.ts";
 
 /** Request queries that routing and escalation need beside the ones in requests-repo.ts. */
 
-/** Records when a new request first escalates (the row was just inserted in the same transaction). */
-export async function setEscalateAt(db: Executor, id: string, at: string | null): Promise<void> {
-  await db.updateTable("requests").set({ escalate_at: at }).where("id", "=", id).execute();
-}
-
 export interface DueEscalation {
   request: ApprovalRequest;
   escalate_at: string;

@@ -32,7 +32,7 @@ import {
   type RequestFilter,
   updatePendingRequest,
 } from "../repos/requests-repo.ts";
-import { listRequestsForRoles, setEscalateAt } from "../repos/routing-repo.ts";
+import { listRequestsForRoles } from "../repos/routing-repo.ts";
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
 import { EscalationService } from "./escalation-service.ts";
@@ -115,8 +115,6 @@ export class RequestsService {
     });
     if (governance) t.request.governance = governance;
     await insertRequest(ctx.db, t.request);
-    const escalateAt = t.request.routing?.next_escalation_at ?? null;
-    if (escalateAt) await setEscalateAt(ctx.db, t.request.id, escalateAt);
     await ctx.appendAudit(t.audit, by.role === "agent" ? by.key_id : null);
     ctx.changed(t.request.id);
     return { request: t.request, replayed: false };

@@ -221,6 +221,25 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // The expiry and escalation sweeps run every second. With only partial indexes on the due time,
+  // SQLite's planner preferred (status, id) and scanned every pending request; a composite index
+  // answers "pending and due" with one range on both engines.
+  "0007_due_indexes": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex("requests_status_expires")
+        .on("requests")
+        .columns(["status", "expires_at"])
+        .execute();
+      await db.schema
+        .createIndex("requests_status_escalate")
+        .on("requests")
+        .columns(["status", "escalate_at"])
+        .execute();
+      await db.schema.dropIndex("requests_pending_expiry").execute();
+      await db.schema.dropIndex("requests_pending_escalation").execute();
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {
