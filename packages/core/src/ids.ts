@@ -17,7 +17,10 @@ export type IdPrefix =
   | "evt"
   | "ks"
   | "tok"
-  | "sk";
+  | "sig"
+  | "usr"
+  | "inv"
+  | "ses";
 
 /**
  * Prefixed, time-sortable ids (`req_01J…`): 48 bits of milliseconds then 80 random bits, encoded

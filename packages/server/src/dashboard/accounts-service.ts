@@ -28,7 +28,6 @@ import {
 } from "./accounts-repo.ts";
 import type { DashboardOptions } from "./config.ts";
 import { InviteInvalidError } from "./errors.ts";
-import { newId } from "./ids.ts";
 import { hashPassword, passwordProblem } from "./passwords.ts";
 import { revokeAccountSessions } from "./sessions-repo.ts";
 import {
@@ -138,7 +137,7 @@ export class AccountsService {
     const now = this.deps.clock.now();
     const token = Buffer.from(this.deps.random.bytes(32)).toString("base64url");
     const record: InviteRecord = {
-      id: newId(this.deps.ids, "inv"),
+      id: this.deps.ids.next("inv"),
       email,
       name: input.name?.trim() || null,
       role: input.role,
@@ -284,7 +283,7 @@ export class AccountsService {
       revoked_at: null,
     });
     const account: AccountRecord = {
-      id: newId(this.deps.ids, "usr"),
+      id: this.deps.ids.next("usr"),
       email: invite.email,
       name: name?.trim() || invite.name,
       role: invite.role,

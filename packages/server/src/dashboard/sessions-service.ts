@@ -16,7 +16,6 @@ import { type AccountRecord, findAccountByEmail, rehashPassword } from "./accoun
 import type { DashboardOptions } from "./config.ts";
 import { CSRF_HEADER, isCrossSite, readCookie, SESSION_COOKIE } from "./cookies.ts";
 import { CsrfError, RateLimitedError } from "./errors.ts";
-import { newId } from "./ids.ts";
 import { hashPassword, needsRehash, verifyAgainstNothing, verifyPassword } from "./passwords.ts";
 import { AttemptLimiter } from "./rate-limiter.ts";
 import {
@@ -158,7 +157,7 @@ export class SessionsService {
     const now = this.deps.clock.now();
     const token = Buffer.from(this.deps.random.bytes(32)).toString("base64url");
     const record: SessionRecord = {
-      id: newId(this.deps.ids, "ses"),
+      id: this.deps.ids.next("ses"),
       account_id: account.id,
       token_hash: sha256Hex(token),
       created_at: this.iso(now),

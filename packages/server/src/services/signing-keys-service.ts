@@ -245,6 +245,6 @@ export class SigningKeysService {
 
   /** `sig_…`: core's id prefixes name stored resources, so a kid reuses the time-sortable body. */
   private newKid(): string {
-    return `sig_${this.deps.ids.next("key").slice("key_".length)}`;
+    return this.deps.ids.next("sig");
   }
 }

@@ -94,7 +94,7 @@ export class TokensService {
     const iat = Math.floor(now / 1000);
     const claims: ApprovalTokenClaims = {
       iss: this.issuer,
-      jti: `tok_${this.deps.ids.next("key").slice("key_".length)}`,
+      jti: this.deps.ids.next("tok"),
       sub: request.created_by.key_id,
       request_id: request.id,
       agent_id: request.actor?.agent_id || null,
