@@ -1,5 +1,5 @@
 import type { AuditDraft } from "./audit.ts";
-import { principalActor } from "./request.ts";
+import { principalActor } from "./request-transition.ts";
 import type { Principal, RequestSource } from "./request-types.ts";
 
 export const SEVERITIES = ["debug", "info", "notice", "warning", "error", "critical"] as const;

@@ -1,14 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, ForbiddenError, ValidationError } from "./errors.ts";
-import {
-  cancelRequest,
-  createRequest,
-  expireRequest,
-  respond,
-  upgradeRequest,
-  upgradeReview,
-} from "./request.ts";
+import { createRequest } from "./request-create.ts";
+import { respond } from "./request-respond.ts";
+import { cancelRequest, expireRequest } from "./request-terminal.ts";
 import type { ApprovalRequest, NewRequestInput, Principal, Review } from "./request-types.ts";
+import { upgradeRequest, upgradeReview } from "./request-upgrade.ts";
 import { assessResponder, NotEligibleError, SeparationOfDutiesError } from "./routing/eligibility.ts";
 import { reviewer } from "./routing/routing.testkit.ts";
 import type { RequesterFacts, RoutingReviewer } from "./routing/types.ts";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { CountersignClient, SDK_VERSION } from "./client.ts";
+import { CountersignClient } from "./client.ts";
+import { SDK_VERSION } from "./client-options.ts";
 import { jsonResponse, requestJson } from "./test-fixtures.ts";
 import type { FetchLike } from "./transport.ts";
 

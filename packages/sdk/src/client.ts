@@ -1,5 +1,22 @@
+/*
+ * CountersignClient: the public API, one method per server operation. Configuration lives in
+ * client-options.ts and the shapes of calls in client-calls.ts, so this file holds only what each
+ * method sends and how it reads the answer.
+ */
+
 import type { ApprovalTokenClaims, VerifyApprovalTokenOptions } from "./approval-token.ts";
-import { readEnv } from "./env.ts";
+import {
+  auditQuery,
+  type CallOptions,
+  type CreateRequestResult,
+  getCall,
+  type ListAuditOptions,
+  type ListRequestsFilter,
+  postCall,
+  requestsQuery,
+  writeCall,
+} from "./client-calls.ts";
+import { type CountersignClientOptions, resolveClientOptions } from "./client-options.ts";
 import type {
   GovernInput,
   GovernResult,
@@ -22,7 +39,6 @@ import {
   requestPage,
 } from "./parse.ts";
 import { governResult, jwks, tokenConsumption, tokenVerification } from "./parse-governance.ts";
-import { type RetryOptions, resolveRetryPolicy } from "./retry.ts";
 import {
   type ControlMap,
   type ControlMapInput,
@@ -35,7 +51,7 @@ import {
   reviewerPage,
   type UpdateReviewerInput,
 } from "./reviewers.ts";
-import { type Call, type FetchLike, Transport } from "./transport.ts";
+import { type Call, Transport } from "./transport.ts";
 import type {
   Action,
   ApiKey,
@@ -49,67 +65,9 @@ import type {
   CreateRequestInput,
   LogActionInput,
   RequestPage,
-  RequestStatus,
   RespondInput,
 } from "./types.ts";
 import { type WaitOptions, waitForApproval, waitForDecision } from "./wait.ts";
-
-export const SDK_VERSION = "0.1.0";
-
-export interface CountersignClientOptions {
-  /** The server, e.g. `https://countersign.example.com`. Default: `COUNTERSIGN_URL`. */
-  baseUrl?: string;
-  /** An API key (`cs_<role>_…`). Default: `COUNTERSIGN_API_KEY`. */
-  apiKey?: string;
-  /** A `fetch` to use instead of the global one (tracing, proxies, tests). */
-  fetch?: FetchLike;
-  /** Per-attempt timeout of each HTTP call in ms. Default 30 000. Long-polls get it on top of their hold time. */
-  timeoutMs?: number;
-  /** Sent as `user-agent`. Default `countersign-sdk-js/<version>`, except in browsers, which set their own. */
-  userAgent?: string;
-  /** Retries of transient failures (see retry.ts); `false` turns them off. */
-  retry?: RetryOptions | false;
-  /** How long the server's public keys are reused for offline token checks, in ms. Default 300 000. */
-  jwksCacheMs?: number;
-}
-
-/** Options every call accepts. */
-export interface CallOptions {
-  /** Aborting rejects the call at once with the signal's reason. */
-  signal?: AbortSignal;
-}
-
-export interface CreateRequestResult {
-  request: ApprovalRequest;
-  /**
-   * True when the server answered 200 instead of 201: a request with this `external_request_id` and
-   * the same body already existed, and this is it. (Also true when a retry of this very call found
-   * that its first attempt had gone through.)
-   */
-  replayed: boolean;
-}
-
-export interface ListRequestsFilter {
-  status?: RequestStatus;
-  correlationId?: string;
-  /** Only requests routed to this reviewer role. */
-  role?: string;
-  /** Page size, 1–200; the server's default is 50. */
-  limit?: number;
-  /** `next_cursor` of the previous page. */
-  cursor?: string;
-}
-
-export interface ListAuditOptions {
-  /** Entries after this `seq`; 0 (the default) starts at the beginning. */
-  afterSeq?: number;
-  /** Page size, 1–1000; the server's default is 100. */
-  limit?: number;
-}
-
-const DEFAULT_TIMEOUT_MS = 30_000;
-/** As long as the server lets the JWKS be cached; a retired key stays published far longer. */
-const DEFAULT_JWKS_CACHE_MS = 300_000;
 
 /**
  * A client for one Countersign server and API key. Stateless apart from its configuration, so one
@@ -126,46 +84,19 @@ export class CountersignClient {
   private readonly jwksCache: JwksCache;
 
   constructor(options: CountersignClientOptions = {}) {
-    this.baseUrl = normaliseBaseUrl(options.baseUrl ?? readEnv("COUNTERSIGN_URL"));
-    const key = options.apiKey ?? readEnv("COUNTERSIGN_API_KEY");
-    if (!key) throw new TypeError("an API key is required: pass apiKey or set COUNTERSIGN_API_KEY");
-    if (/\s/.test(key)) throw new TypeError("the API key must not contain whitespace");
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-      throw new RangeError("timeoutMs must be a positive number");
-    }
-    // Resolved at call time, not now, so a fetch polyfilled after construction is still picked up,
-    // and called unbound from `globalThis` (browsers throw "Illegal invocation" otherwise).
-    const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.transport = new Transport({
-      baseUrl: this.baseUrl,
-      apiKey: key,
-      fetch: fetchImpl,
-      timeoutMs,
-      userAgent: options.userAgent ?? (isBrowser() ? undefined : `countersign-sdk-js/${SDK_VERSION}`),
-      retry: resolveRetryPolicy(options.retry),
-    });
-    this.jwksCache = new JwksCache(
-      () => this.get("/.well-known/jwks.json", jwks, {}),
-      options.jwksCacheMs ?? DEFAULT_JWKS_CACHE_MS,
-    );
+    const resolved = resolveClientOptions(options);
+    this.baseUrl = resolved.transport.baseUrl;
+    this.transport = new Transport(resolved.transport);
+    this.jwksCache = new JwksCache(() => this.get("/.well-known/jwks.json", jwks, {}), resolved.jwksCacheMs);
   }
 
   /* ---- requests ---- */
 
   /** Creates a request for a human to decide. See `CreateRequestResult` for idempotent replays. */
   async createRequest(input: CreateRequestInput, options: CallOptions = {}): Promise<CreateRequestResult> {
-    const reply = await this.transport.send(
-      {
-        method: "POST",
-        path: "/v1/requests",
-        body: input,
-        // The server deduplicates on external_request_id, so only then is a blind resend harmless.
-        idempotent: input.external_request_id !== undefined,
-        signal: options.signal,
-      },
-      approvalRequest,
-    );
+    // The server deduplicates on external_request_id, so only then is a blind resend harmless.
+    const call = postCall("/v1/requests", input, options, input.external_request_id !== undefined);
+    const reply = await this.transport.send(call, approvalRequest);
     return { request: reply.value, replayed: reply.status === 200 };
   }
 
@@ -175,13 +106,7 @@ export class CountersignClient {
 
   /** One page of requests, newest first. Agent keys see only the requests they created. */
   async listRequests(filter: ListRequestsFilter = {}, options: CallOptions = {}): Promise<RequestPage> {
-    return this.get("/v1/requests", requestPage, options, {
-      status: filter.status,
-      correlation_id: filter.correlationId,
-      role: filter.role,
-      limit: filter.limit,
-      cursor: filter.cursor,
-    });
+    return this.get("/v1/requests", requestPage, options, requestsQuery(filter));
   }
 
   /** Every request matching `filter`, newest first, fetching pages of `filter.limit` as needed. */
@@ -300,7 +225,7 @@ export class CountersignClient {
 
   /** One page of the audit log (admin keys). */
   async listAudit(page: ListAuditOptions = {}, options: CallOptions = {}): Promise<AuditPage> {
-    return this.get("/v1/audit", auditPage, options, { after_seq: page.afterSeq, limit: page.limit });
+    return this.get("/v1/audit", auditPage, options, auditQuery(page));
   }
 
   /** The audit log from `afterSeq` on, in chain order, fetching pages of `limit` as needed. */
@@ -355,15 +280,13 @@ export class CountersignClient {
 
   /** Changes a reviewer: fields left out are kept, `null` clears a contact or the key. Not retried. */
   async updateReviewer(id: string, input: UpdateReviewerInput, options: CallOptions = {}): Promise<Reviewer> {
-    const path = `/v1/reviewers/${encodeURIComponent(id)}`;
-    const call: Call = { method: "PATCH", path, body: input, idempotent: false, signal: options.signal };
+    const call = writeCall("PATCH", `/v1/reviewers/${encodeURIComponent(id)}`, options, input);
     return (await this.transport.send(call, reviewer)).value;
   }
 
   /** Deletes a reviewer; past reviews keep who they were. Not retried (a resend would answer 404). */
   async deleteReviewer(id: string, options: CallOptions = {}): Promise<Reviewer> {
-    const path = `/v1/reviewers/${encodeURIComponent(id)}`;
-    const call: Call = { method: "DELETE", path, idempotent: false, signal: options.signal };
+    const call = writeCall("DELETE", `/v1/reviewers/${encodeURIComponent(id)}`, options);
     return (await this.transport.send(call, reviewer)).value;
   }
 
@@ -380,16 +303,8 @@ export class CountersignClient {
 
   /** Revokes a key; not retried, since a resend after a lost response would be refused as `already_revoked`. */
   async revokeKey(id: string, options: CallOptions = {}): Promise<ApiKey> {
-    const reply = await this.transport.send(
-      {
-        method: "DELETE",
-        path: `/v1/keys/${encodeURIComponent(id)}`,
-        idempotent: false,
-        signal: options.signal,
-      },
-      apiKey,
-    );
-    return reply.value;
+    const call = writeCall("DELETE", `/v1/keys/${encodeURIComponent(id)}`, options);
+    return (await this.transport.send(call, apiKey)).value;
   }
 
   /* ---- plumbing ---- */
@@ -400,9 +315,7 @@ export class CountersignClient {
     options: CallOptions,
     query?: Call["query"],
   ): Promise<T> {
-    const call: Call = { method: "GET", path, idempotent: true, signal: options.signal };
-    if (query) call.query = query;
-    return (await this.transport.send(call, parse)).value;
+    return (await this.transport.send(getCall(path, options, query), parse)).value;
   }
 
   private async post<T>(
@@ -412,30 +325,6 @@ export class CountersignClient {
     options: CallOptions,
     idempotent = false,
   ): Promise<T> {
-    const call: Call = { method: "POST", path, body, idempotent, signal: options.signal };
-    return (await this.transport.send(call, parse)).value;
+    return (await this.transport.send(postCall(path, body, options, idempotent), parse)).value;
   }
-}
-
-/** `https://host[:port][/prefix]` with no trailing slash, or a TypeError saying what is wrong. */
-function normaliseBaseUrl(value: string | undefined): string {
-  if (!value) throw new TypeError("a server URL is required: pass baseUrl or set COUNTERSIGN_URL");
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TypeError(`baseUrl ${JSON.stringify(value)} is not an absolute URL`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TypeError(`baseUrl must be http or https, not ${url.protocol}`);
-  }
-  if (url.search || url.hash) throw new TypeError("baseUrl must not have a query or fragment");
-  if (url.username || url.password) {
-    throw new TypeError("baseUrl must not carry credentials; pass the API key as apiKey");
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
-}
-
-function isBrowser(): boolean {
-  return typeof (globalThis as { document?: unknown }).document !== "undefined";
 }

@@ -12,15 +12,14 @@ export {
   verifyApprovalToken,
 } from "./approval-token.ts";
 export { CanonicalizationError, canonicalize } from "./canonical-json.ts";
-export {
-  type CallOptions,
-  CountersignClient,
-  type CountersignClientOptions,
-  type CreateRequestResult,
-  type ListAuditOptions,
-  type ListRequestsFilter,
-  SDK_VERSION,
-} from "./client.ts";
+export { CountersignClient } from "./client.ts";
+export type {
+  CallOptions,
+  CreateRequestResult,
+  ListAuditOptions,
+  ListRequestsFilter,
+} from "./client-calls.ts";
+export { type CountersignClientOptions, SDK_VERSION } from "./client-options.ts";
 export { CountersignError, type CountersignErrorInit, type FieldError, type Problem } from "./errors.ts";
 export type {
   BudgetView,

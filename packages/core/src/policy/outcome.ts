@@ -1,4 +1,4 @@
-import { MAX_TTL_SECONDS } from "../request.ts";
+import { MAX_TTL_SECONDS } from "../request-create.ts";
 import { PRIORITIES } from "../request-types.ts";
 import { checkObject, describe, isPlainObject, readInteger, readString, readStringList } from "./checks.ts";
 import { childPath, type ProblemSink } from "./problems.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRequest } from "../request.ts";
+import { createRequest } from "../request-create.ts";
 import type { Principal } from "../request-types.ts";
 import { type AdminContact, escalateRequest } from "./escalation.ts";
 import { OFFICE_HOURS, reviewer } from "./routing.testkit.ts";
