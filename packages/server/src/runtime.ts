@@ -3,6 +3,7 @@ import { type Clock, IdGenerator, type RandomSource } from "@countersign/core";
 import type { ServerConfig } from "./config.ts";
 import { createDashboard } from "./dashboard/index.ts";
 import type { Services } from "./http/services.ts";
+import { Metrics } from "./metrics/metrics.ts";
 import { ActionsService } from "./services/actions-service.ts";
 import { AuditService } from "./services/audit-service.ts";
 import { GovernService } from "./services/govern-service.ts";
@@ -57,6 +58,7 @@ export function createServices(
     govern: new GovernService(deps, { policy, killSwitch, grants, requests }),
     signingKeys,
     tokens,
+    metrics: new Metrics(store),
     webhooks: new WebhooksService(deps),
     dashboard: createDashboard(deps, requests),
   };

@@ -72,6 +72,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           await running.close();
           await services.signingKeys.stop();
           services.policy.close();
+          services.metrics.close();
           await expiry.stop();
           await store.close();
         })();

@@ -10,6 +10,7 @@ import { errorHandler, sendProblem } from "./problem.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { governanceRoutes } from "./routes/governance.ts";
 import { keyRoutes } from "./routes/keys.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { reviewerRoutes } from "./routes/reviewers.ts";
@@ -101,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   opsRoutes(app, options.services);
+  metricsRoutes(app, options.services);
   keyRoutes(app, options.services);
   requestRoutes(app, options.services, shutdown.signal);
   reviewerRoutes(app, options.services);

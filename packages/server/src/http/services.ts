@@ -2,6 +2,7 @@ import type { DashboardServices } from "../dashboard/index.ts";
 import type { ActionsService } from "../services/actions-service.ts";
 import type { AuditService } from "../services/audit-service.ts";
 import type { GovernanceServices } from "../services/governance.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { KeysService } from "../services/keys-service.ts";
 import type { RequestsService } from "../services/requests-service.ts";
 import type { ReviewersService } from "../services/reviewers-service.ts";
@@ -21,6 +22,7 @@ export interface Services extends GovernanceServices {
   audit: AuditService;
   signingKeys: SigningKeysService;
   tokens: TokensService;
+  metrics: Metrics;
   webhooks: WebhooksService;
   dashboard: DashboardServices;
 }

@@ -1,0 +1,90 @@
+import { sql } from "kysely";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Store } from "../storage/store.ts";
+
+/**
+ * Prometheus metrics for one server instance (a registry per instance, so several servers in one
+ * process — tests, embedding — never share or double-count). Built on prom-client, the standard
+ * Node client, for its exposition format and process metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly httpDuration: Histogram<"method" | "route" | "status">;
+  private readonly auditEntries: Counter<"kind">;
+  private readonly unsubscribe: () => void;
+
+  constructor(store: Store) {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.httpDuration = new Histogram({
+      name: "countersign_http_request_duration_seconds",
+      help: "HTTP requests by route and status, and how long they took (long-polls included)",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60],
+      registers,
+    });
+    this.auditEntries = new Counter({
+      name: "countersign_audit_entries_total",
+      help: "Audit entries committed, by kind (requests created and decided, governed calls, deliveries…)",
+      labelNames: ["kind"],
+      registers,
+    });
+    // Counted after commit: an entry that rolled back never happened.
+    this.unsubscribe = store.onAppend(async (ctx, entries) => {
+      ctx.afterCommit(() => {
+        for (const entry of entries) this.auditEntries.inc({ kind: entry.kind });
+      });
+    });
+    const seen = { batches: 0, units: 0 };
+    new Counter({
+      name: "countersign_commit_batches_total",
+      help: "Durable commits (each may carry many writes: group commit)",
+      registers,
+      collect() {
+        this.inc(store.stats.batches - seen.batches);
+        seen.batches = store.stats.batches;
+      },
+    });
+    new Counter({
+      name: "countersign_committed_writes_total",
+      help: "Writes committed durably",
+      registers,
+      collect() {
+        this.inc(store.stats.units - seen.units);
+        seen.units = store.stats.units;
+      },
+    });
+    new Gauge({
+      name: "countersign_waiters",
+      help: "Long-polls and streams currently waiting for a change",
+      registers,
+      collect() {
+        this.set(store.changes.waiterCount);
+      },
+    });
+    new Gauge({
+      name: "countersign_pending_requests",
+      help: "Requests waiting for a decision",
+      registers,
+      async collect() {
+        const row = await sql<{
+          n: number | string;
+        }>`select count(*) as n from requests where status = 'pending'`.execute(store.db);
+        this.set(Number(row.rows[0]?.n ?? 0));
+      },
+    });
+  }
+
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.registry.clear();
+  }
+}
