@@ -11,6 +11,8 @@ export interface ServerConfig extends Partial<WebhookConfig>, EscalationConfig {
   policyFile: string | undefined;
   bootstrapAdminKey: string | undefined;
   logLevel: string;
+  /** Calls per minute one key (or session, or address without either) may make; 0 is no limit. */
+  rateLimitPerMinute?: number;
   /** How often the expiry worker looks for requests past their TTL. */
   expirySweepMs: number;
 }
@@ -40,8 +42,14 @@ export function resolveConfig(
   const sweep = Number(env.COUNTERSIGN_EXPIRY_SWEEP_MS ?? "1000");
   if (!Number.isFinite(sweep) || sweep < 10)
     throw new ConfigError("COUNTERSIGN_EXPIRY_SWEEP_MS must be ≥ 10");
+  const rateText = env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE ?? "0";
+  const rateLimitPerMinute = Number(rateText);
+  if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 0) {
+    throw new ConfigError(`COUNTERSIGN_RATE_LIMIT_PER_MINUTE must be a whole number ≥ 0, not ${rateText}`);
+  }
   return {
     port,
+    rateLimitPerMinute,
     host: flags.host ?? env.COUNTERSIGN_HOST ?? "127.0.0.1",
     dataDir: flags.data ?? env.COUNTERSIGN_DATA_DIR ?? "./countersign-data",
     databaseUrl: emptyToUndefined(flags["database-url"] ?? env.DATABASE_URL),

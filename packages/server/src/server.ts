@@ -35,7 +35,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let app: App | undefined;
   try {
     const createdAdminKey = await services.keys.ensureAdmin(config.bootstrapAdminKey);
-    app = await buildApp({ services, logger: options.logger ?? { level: config.logLevel } });
+    app = await buildApp({
+      services,
+      logger: options.logger ?? { level: config.logLevel },
+      rateLimitPerMinute: config.rateLimitPerMinute ?? 0,
+    });
     const log = app.log;
     await services.policy.init(config.policyFile);
     await services.signingKeys.start((error) => log.error({ err: error }, "signing key refresh failed"));

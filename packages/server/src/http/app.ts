@@ -16,12 +16,15 @@ import { requestRoutes } from "./routes/requests.ts";
 import { reviewerRoutes } from "./routes/reviewers.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import type { Services } from "./services.ts";
+import { installRateLimit } from "./rate-limit.ts";
 import { installValidators } from "./validation.ts";
 
 export interface AppOptions {
   services: Services;
   /** pino options, or false for silence (tests). */
   logger?: FastifyServerOptions["logger"];
+  /** Calls per minute per key, session or address; 0 or absent: no limit. */
+  rateLimitPerMinute?: number;
   /** Maximum request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   version?: string;
@@ -85,6 +88,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       );
     }
   });
+
+  if (options.rateLimitPerMinute) await installRateLimit(app, options.rateLimitPerMinute);
 
   await app.register(swagger, {
     openapi: {
