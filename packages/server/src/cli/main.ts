@@ -86,6 +86,12 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, out: Output): Promi
     out.stdout(
       `\nAn admin key was created. It is shown only this once; keep it safe:\n\n  ${server.createdAdminKey}\n`,
     );
+    out.stdout(
+      `The reviewer dashboard is at ${server.url}/ . To get your first account, invite yourself:\n\n` +
+        `  curl -s ${server.url}/v1/invites -H "authorization: Bearer ${server.createdAdminKey}" \\\n` +
+        `    -H 'content-type: application/json' -d '{"email":"you@example.com","role":"admin"}'\n\n` +
+        "and open the url it returns.\n",
+    );
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
