@@ -7,6 +7,7 @@ import { webhookRoutes } from "../webhooks/routes.ts";
 import type { App } from "./app-type.ts";
 import { authenticate } from "./auth.ts";
 import { errorHandler, sendProblem } from "./problem.ts";
+import { installRateLimit } from "./rate-limit.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { governanceRoutes } from "./routes/governance.ts";
 import { keyRoutes } from "./routes/keys.ts";
@@ -16,7 +17,6 @@ import { requestRoutes } from "./routes/requests.ts";
 import { reviewerRoutes } from "./routes/reviewers.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import type { Services } from "./services.ts";
-import { installRateLimit } from "./rate-limit.ts";
 import { installValidators } from "./validation.ts";
 
 export interface AppOptions {

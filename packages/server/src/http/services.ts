@@ -1,8 +1,8 @@
 import type { DashboardServices } from "../dashboard/index.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { ActionsService } from "../services/actions-service.ts";
 import type { AuditService } from "../services/audit-service.ts";
 import type { GovernanceServices } from "../services/governance.ts";
-import type { Metrics } from "../metrics/metrics.ts";
 import type { KeysService } from "../services/keys-service.ts";
 import type { RequestsService } from "../services/requests-service.ts";
 import type { ReviewersService } from "../services/reviewers-service.ts";
