@@ -72,10 +72,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.decorateRequest("principal", null);
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", String(req.id));
-    if (!req.url.startsWith("/v1/")) return;
+    // Decided by the matched route, never by the raw URL: the router decodes the path (`/%761/keys`
+    // reaches `/v1/keys`), so a prefix test on `req.url` could be walked around.
     const roles = req.routeOptions.config.roles;
     // No roles: an unknown route (answered 404) or a public one (sign-in, invite acceptance).
     if (!roles) return;
+    // The HumanLayer-compatible API authenticates its own callers (bearer keys only).
+    if (req.routeOptions.url?.startsWith("/humanlayer/")) return;
     // A bearer key, or a dashboard session cookie (whose state-changing calls need the CSRF token).
     req.principal = await authenticate(req, options.services.keys, options.services.dashboard.sessions);
     if (!roles.includes(req.principal.role)) {

@@ -125,3 +125,27 @@ describe.each(STORAGE_KINDS)("keys and authorisation (%s)", (storage) => {
     expect(res.body.request_id).toBe("trace-abc-123");
   });
 });
+
+describe("authentication cannot be walked around by encoding the path", () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(() => s.close());
+
+  it("refuses percent-encoded /v1 paths without a key", async () => {
+    for (const path of [
+      "/%761/keys",
+      "/%76%31/audit",
+      "/v%31/keys",
+      "/%761/webhooks/callback-signing",
+      "/%761/reviewers",
+    ]) {
+      const res = await fetch(`${s.url}${path}`);
+      expect(res.status).toBe(401);
+    }
+    // The decoded path is the real route: with a key it answers like /v1/keys.
+    const withKey = await fetch(`${s.url}/%761/keys`, { headers: { authorization: `Bearer ${s.adminKey}` } });
+    expect(withKey.status).toBe(200);
+  });
+});
