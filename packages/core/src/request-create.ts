@@ -131,6 +131,7 @@ export function createRequest(input: NewRequestInput, ctx: CreateContext): Trans
     tool,
     body_hash: requestBodyHash(input),
     quorum: quorumProgress(requirements, []),
+    pending_edits: [],
     routing,
     response: null,
     cancellation: null,

@@ -11,6 +11,7 @@ import { assertPending } from "./request-pending.ts";
 import { principalActor, requirementsOf, type Transition } from "./request-transition.ts";
 import type {
   ApprovalRequest,
+  PendingEdit,
   Principal,
   RequestResponse,
   RespondInput,
@@ -91,11 +92,36 @@ function voteOf(r: Review): ApprovalVote {
 }
 
 /**
+ * The arguments an approval approves, by hash: its edit's, else the proposed ones'; null when the
+ * request has no tool (every approval then approves the same thing). Reviews stored before
+ * `approved_args_hash` existed are read the same way.
+ */
+function approvedHashOf(request: ApprovalRequest, r: Review): string | null {
+  if (r.decision !== "approve" || !request.tool) return null;
+  return r.approved_args_hash ?? r.modified_args_hash ?? request.tool.args_hash;
+}
+
+/** Approvals grouped by the arguments they approve, in the order each was first approved. */
+function tallyByArgs(request: ApprovalRequest, approvals: Review[]): Map<string | null, Review[]> {
+  const tallies = new Map<string | null, Review[]>();
+  for (const r of approvals) {
+    const hash = approvedHashOf(request, r);
+    tallies.set(hash, [...(tallies.get(hash) ?? []), r]);
+  }
+  return tallies;
+}
+
+/**
  * Records one reviewer's response and, if it settles the request, decides it. One rejection rejects;
  * an approval request is approved once `required_approvals` distinct eligible people have approved
- * (one per required role with `require_distinct_roles`). The requester and the owners of the
- * requesting agent key may reject but never approve, choose or answer. Approving reviewers who edit
- * the arguments must agree on the edit, so the arguments that run are the ones every approver saw.
+ * the same arguments (one per required role with `require_distinct_roles`). The requester and the
+ * owners of the requesting agent key may reject but never approve, choose or answer.
+ *
+ * Every approval counts only for the exact arguments it approved: the proposed ones (a plain
+ * `approved: true`) or its `modified_args`. Approvals of different arguments never add up, so the
+ * arguments that run are the ones every counted approver approved. While pending, each edit and its
+ * approvals are listed in `pending_edits`; a later approver approves an edit by sending the same
+ * `modified_args`.
  */
 export function respond(
   request: ApprovalRequest,
@@ -130,7 +156,10 @@ export function respond(
     );
   }
   const at = new Date(ctx.now).toISOString();
-  const modifiedHash = input.modified_args === undefined ? null : argsHash(input.modified_args);
+  // Absent arguments are `{}` (as for the proposed ones), so an edit to `null` approves `{}`.
+  const edit = input.modified_args === undefined ? undefined : (input.modified_args ?? {});
+  const modifiedHash = edit === undefined ? null : argsHash(edit);
+  const proposedHash = request.tool?.args_hash ?? null;
   const review: Review = {
     id: ctx.reviewId,
     request_id: request.id,
@@ -144,24 +173,30 @@ export function respond(
     option: input.option ?? null,
     answer: input.answer ?? null,
     comment: input.comment ?? null,
-    modified_args: input.modified_args ?? null,
+    modified_args: edit ?? null,
     modified_args_hash: modifiedHash,
+    approved_args_hash: decision === "approve" && request.tool ? (modifiedHash ?? proposedHash) : null,
     channel: ctx.channel ?? "api",
     created_at: at,
   };
   const reviews = [...priorReviews, review];
-  const approvals = reviews.filter((r) => r.decision === "approve");
-  if (decision === "approve") {
-    const edits = new Set(approvals.map((r) => r.modified_args_hash).filter((h) => h !== null));
-    if (edits.size > 1) {
-      throw new ConflictError(
-        "conflicting_edits",
-        "another approver already approved different modified_args",
-      );
-    }
-  }
-  const quorum = quorumProgress(requirementsOf(request), approvals.map(voteOf));
-  const counted = quorum.approvers.some((a) => personOf(a) === person);
+  const requirements = requirementsOf(request);
+  const tallies = tallyByArgs(
+    request,
+    reviews.filter((r) => r.decision === "approve"),
+  );
+  const progressOf = (hash: string | null) =>
+    quorumProgress(requirements, (tallies.get(hash) ?? []).map(voteOf));
+  // The quorum this response counts towards: that of the arguments it approved.
+  const mine = decision === "approve" ? progressOf(review.approved_args_hash) : null;
+  const approvedNow = mine !== null && mine.approvals >= request.required_approvals;
+  const quorum = approvedNow ? mine : progressOf(proposedHash);
+  const pendingEdits: PendingEdit[] = [...tallies].flatMap(([hash, votes]) =>
+    hash === null || hash === proposedHash
+      ? []
+      : [{ args: votes[0]?.modified_args ?? {}, args_hash: hash, quorum: progressOf(hash) }],
+  );
+  const counted = mine?.approvers.some((a) => personOf(a) === person) ?? false;
   const audit: AuditDraft[] = [
     {
       at,
@@ -181,22 +216,27 @@ export function respond(
         override: review.override,
         conflicts: responder.conflicts,
         counted: decision === "approve" ? counted : null,
-        quorum: quorum.summary,
-        proposed_args_hash: request.tool?.args_hash ?? null,
+        quorum: (mine ?? quorum).summary,
+        proposed_args_hash: proposedHash,
         modified_args_hash: modifiedHash,
+        approved_args_hash: review.approved_args_hash,
       },
     },
   ];
-  let next: ApprovalRequest = { ...request, quorum, updated_at: at };
-  const settled = decision !== "approve" || quorum.approvals >= request.required_approvals;
+  let next: ApprovalRequest = { ...request, quorum, pending_edits: pendingEdits, updated_at: at };
+  const settled = decision !== "approve" || approvedNow;
   if (settled) {
-    const edited = approvals.find((r) => r.modified_args_hash !== null);
+    const approvedArgsHash = approvedNow && request.tool ? review.approved_args_hash : null;
+    const edited =
+      approvedArgsHash !== null && approvedArgsHash !== proposedHash
+        ? pendingEdits.find((e) => e.args_hash === approvedArgsHash)
+        : undefined;
     const response: RequestResponse = {
       approved: review.approved,
       option: review.option,
       answer: review.answer,
       comment: review.comment,
-      modified_args: decision === "approve" && edited ? edited.modified_args : null,
+      modified_args: edited ? edited.args : null,
       reviews,
       decided_at: at,
     };
@@ -216,11 +256,8 @@ export function respond(
         option: response.option,
         answer: response.answer,
         comment: response.comment,
-        proposed_args_hash: request.tool?.args_hash ?? null,
-        approved_args_hash:
-          status === "approved" && request.tool
-            ? (edited?.modified_args_hash ?? request.tool.args_hash)
-            : null,
+        proposed_args_hash: proposedHash,
+        approved_args_hash: approvedArgsHash,
       },
     });
   }

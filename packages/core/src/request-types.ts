@@ -107,10 +107,31 @@ export interface Review {
   option: string | null;
   answer: string | null;
   comment: string | null;
+  /** The edited arguments this reviewer sent with an approval, else null. */
   modified_args: unknown;
   modified_args_hash: string | null;
+  /**
+   * The arguments an approval approves, by hash: the edit's hash, else the proposed
+   * `tool.args_hash`; null for rejections and requests without a tool. An approval counts only
+   * towards the quorum of exactly these arguments. (Absent on reviews stored before it existed.)
+   */
+  approved_args_hash: string | null;
   channel: string;
   created_at: string;
+}
+
+/**
+ * Edited arguments that approvers have approved instead of the proposed ones, while the request is
+ * pending: each edit gathers its own approvals, and approvals of different arguments never add up.
+ * A later approver approves an edit by sending the same `modified_args` (the same `args_hash`).
+ */
+export interface PendingEdit {
+  /** The edited arguments, as the first approver to propose them sent them. */
+  args: unknown;
+  /** `sha256:` hash of their RFC 8785 form; the same edit always has the same hash. */
+  args_hash: string;
+  /** Progress towards the quorum for exactly these arguments; `approvers` approved them. */
+  quorum: QuorumProgress;
 }
 
 export interface RequestResponse {
@@ -169,8 +190,17 @@ export interface ApprovalRequest {
   tool: ToolCall | null;
   /** Fingerprint of the creating body, used to tell an identical idempotent replay from a conflicting one. */
   body_hash: string;
-  /** Progress towards the quorum: `approvals` counts distinct eligible people (`k of N`). */
+  /**
+   * Progress towards the quorum: `approvals` counts distinct eligible people (`k of N`) who approved
+   * the proposed arguments (for requests without a tool, everyone who approved). Once a request is
+   * approved: the approvals of the arguments that were approved.
+   */
   quorum: QuorumProgress;
+  /**
+   * Edits approvers proposed, each with its own quorum progress (see `PendingEdit`); empty when
+   * nobody edited. Kept as it stood once the request is decided.
+   */
+  pending_edits: PendingEdit[];
   /** Who the request was routed to and why, and when it escalates next. */
   routing: RequestRouting | null;
   response: RequestResponse | null;

@@ -8,15 +8,22 @@ import type { QuorumProgress } from "./routing/types.ts";
 
 /**
  * Brings a stored request written before routing existed up to the current shape: no routing
- * record, no distinct-roles requirement, and quorum progress rebuilt from the counts it kept.
+ * record, no distinct-roles requirement, quorum progress rebuilt from the counts it kept, and no
+ * pending edits (for one stored before edits were tallied apart, the next response recounts them).
  */
 export function upgradeRequest(request: ApprovalRequest): ApprovalRequest {
-  const stored = request as ApprovalRequest & { quorum: Partial<QuorumProgress> };
-  if (request.routing !== undefined && stored.quorum.summary !== undefined) return request;
+  const stored = request as ApprovalRequest & {
+    quorum: Partial<QuorumProgress>;
+    pending_edits?: ApprovalRequest["pending_edits"];
+  };
+  const current = request.routing !== undefined && stored.quorum.summary !== undefined;
+  if (current && stored.pending_edits !== undefined) return request;
+  const withEdits = { ...request, pending_edits: stored.pending_edits ?? [] };
+  if (current) return withEdits;
   const required = stored.quorum.required ?? request.required_approvals;
   const approvals = stored.quorum.approvals ?? 0;
   return {
-    ...request,
+    ...withEdits,
     require_distinct_roles: request.require_distinct_roles ?? false,
     escalate_after_seconds: request.escalate_after_seconds ?? null,
     routing: request.routing ?? null,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, ForbiddenError, ValidationError } from "./errors.ts";
+import { argsHash } from "./hash.ts";
 import { createRequest } from "./request-create.ts";
 import { respond } from "./request-respond.ts";
 import { cancelRequest, expireRequest } from "./request-terminal.ts";
@@ -12,6 +13,7 @@ import type { RequesterFacts, RoutingReviewer } from "./routing/types.ts";
 const agent: Principal = { key_id: "key_a", name: "bot", role: "agent" };
 const r1: Principal = { key_id: "key_r1", name: "ann", role: "reviewer" };
 const r2: Principal = { key_id: "key_r2", name: "bob", role: "reviewer" };
+const r3: Principal = { key_id: "key_r3", name: "cat", role: "reviewer" };
 const now = Date.UTC(2026, 0, 1);
 
 function make(input: NewRequestInput): ApprovalRequest {
@@ -44,7 +46,8 @@ describe("request lifecycle", () => {
       { reviewId: "rev_1", now, by: r1 },
     );
     expect(first.request.status).toBe("pending");
-    expect(first.request.quorum.approvals).toBe(1);
+    expect(first.request.quorum.approvals).toBe(0);
+    expect(first.request.pending_edits[0]?.quorum.approvals).toBe(1);
     const second = respond(
       first.request,
       [first.review],
@@ -62,26 +65,143 @@ describe("request lifecycle", () => {
     expect(decided?.data.approved_args_hash).not.toBe(req.tool?.args_hash);
   });
 
-  it("refuses approvers who disagree on the edited arguments", () => {
+  it("counts an approval only for the arguments it approved: a plain approval never completes an edit", () => {
     const req = make({ question: "?", required_approvals: 2, tool: { name: "pay", args: { amount: 10 } } });
-    const first = respond(
+    const proposed = req.tool?.args_hash;
+    const edit = { amount: 5000000 };
+    const a = respond(req, [], { approved: true, modified_args: edit }, { reviewId: "rev_1", now, by: r1 });
+    expect(a.review.approved_args_hash).toBe(argsHash(edit));
+    expect(a.request.status).toBe("pending");
+    // Nobody approved the proposed arguments yet; the edit has one approval of two, and shows.
+    expect(a.request.quorum).toMatchObject({ approvals: 0, summary: "0 of 2" });
+    expect(a.request.pending_edits).toEqual([
+      {
+        args: edit,
+        args_hash: argsHash(edit),
+        quorum: expect.objectContaining({ approvals: 1, remaining: 1, summary: "1 of 2" }),
+      },
+    ]);
+    expect(a.request.pending_edits[0]?.quorum.approvers.map((x) => x.key_id)).toEqual([r1.key_id]);
+    expect(a.audit[0]?.data).toMatchObject({
+      proposed_args_hash: proposed,
+      modified_args_hash: argsHash(edit),
+      approved_args_hash: argsHash(edit),
+      quorum: "1 of 2",
+      counted: true,
+    });
+
+    // Bob approves what he was shown (the proposed arguments): that is not an approval of the edit.
+    const b = respond(a.request, [a.review], { approved: true }, { reviewId: "rev_2", now, by: r2 });
+    expect(b.review.approved_args_hash).toBe(proposed);
+    expect(b.request.status).toBe("pending");
+    expect(b.request.response).toBeNull();
+    expect(b.request.quorum).toMatchObject({ approvals: 1, summary: "1 of 2" });
+    expect(b.request.quorum.approvers.map((x) => x.key_id)).toEqual([r2.key_id]);
+    expect(b.request.pending_edits).toHaveLength(1);
+    expect(b.audit.map((e) => e.kind)).toEqual(["review.recorded"]);
+
+    // A third approver approves the edit by sending the same arguments (key order does not matter).
+    const c = respond(
+      b.request,
+      [a.review, b.review],
+      { approved: true, modified_args: { amount: 5000000 } },
+      { reviewId: "rev_3", now, by: r3 },
+    );
+    expect(c.request.status).toBe("approved");
+    expect(c.request.response?.modified_args).toEqual(edit);
+    expect(c.request.quorum.approvers.map((x) => x.key_id)).toEqual([r1.key_id, r3.key_id]);
+    const decided = c.audit.find((e) => e.kind === "request.approved");
+    expect(decided?.data).toMatchObject({ proposed_args_hash: proposed, approved_args_hash: argsHash(edit) });
+    expect(((decided?.data.approvers ?? []) as Array<{ key_id: string }>).map((x) => x.key_id)).toEqual([
+      r1.key_id,
+      r3.key_id,
+    ]);
+  });
+
+  it("approves the proposed arguments once enough approvers approve them, whatever was edited meanwhile", () => {
+    const req = make({ question: "?", required_approvals: 2, tool: { name: "pay", args: { a: 1, b: 2 } } });
+    const a = respond(
+      req,
+      [],
+      { approved: true, modified_args: { a: 9 } },
+      { reviewId: "rev_1", now, by: r1 },
+    );
+    const b = respond(a.request, [a.review], { approved: true }, { reviewId: "rev_2", now, by: r2 });
+    // An "edit" identical to the proposed arguments (same canonical form) approves them.
+    const c = respond(
+      b.request,
+      [a.review, b.review],
+      { approved: true, modified_args: { b: 2, a: 1 } },
+      { reviewId: "rev_3", now, by: r3 },
+    );
+    expect(c.request.status).toBe("approved");
+    expect(c.request.response?.modified_args).toBeNull();
+    expect(c.request.quorum.approvers.map((x) => x.key_id)).toEqual([r2.key_id, r3.key_id]);
+    expect(c.audit.find((e) => e.kind === "request.approved")?.data.approved_args_hash).toBe(
+      req.tool?.args_hash,
+    );
+    // The edit nobody else approved stays listed as it stood.
+    expect(c.request.pending_edits.map((e) => e.args)).toEqual([{ a: 9 }]);
+  });
+
+  it("never adds up approvals of different edits", () => {
+    const req = make({ question: "?", required_approvals: 2, tool: { name: "pay", args: { amount: 10 } } });
+    const a = respond(
       req,
       [],
       { approved: true, modified_args: { amount: 5 } },
       { reviewId: "rev_1", now, by: r1 },
     );
-    expect(() =>
-      respond(
-        first.request,
-        [first.review],
-        { approved: true, modified_args: { amount: 6 } },
-        {
-          reviewId: "rev_2",
-          now,
-          by: r2,
-        },
-      ),
-    ).toThrow(ConflictError);
+    const b = respond(
+      a.request,
+      [a.review],
+      { approved: true, modified_args: { amount: 6 } },
+      { reviewId: "rev_2", now, by: r2 },
+    );
+    expect(b.request.status).toBe("pending");
+    expect(b.request.pending_edits.map((e) => [e.args, e.quorum.summary])).toEqual([
+      [{ amount: 5 }, "1 of 2"],
+      [{ amount: 6 }, "1 of 2"],
+    ]);
+    // One rejection still rejects.
+    const c = respond(
+      b.request,
+      [a.review, b.review],
+      { approved: false },
+      { reviewId: "rev_3", now, by: r3 },
+    );
+    expect(c.request.status).toBe("rejected");
+    expect(c.request.response?.modified_args).toBeNull();
+    expect(c.audit.find((e) => e.kind === "request.rejected")?.data.approved_args_hash).toBeNull();
+  });
+
+  it("approves an edit to null as the absent arguments {}", () => {
+    const req = make({ question: "?", tool: { name: "pay", args: { amount: 10 } } });
+    const t = respond(req, [], { approved: true, modified_args: null }, { reviewId: "rev_1", now, by: r1 });
+    expect(t.request.response?.modified_args).toEqual({});
+    expect(t.review.approved_args_hash).toBe(argsHash({}));
+  });
+
+  it("reads approvals stored before approved_args_hash existed by their edit", () => {
+    const req = make({ question: "?", required_approvals: 2, tool: { name: "pay", args: { amount: 10 } } });
+    const a = respond(
+      req,
+      [],
+      { approved: true, modified_args: { amount: 5 } },
+      { reviewId: "rev_1", now, by: r1 },
+    );
+    const legacy = { ...a.review } as Partial<Review>;
+    delete legacy.approved_args_hash;
+    const b = respond(a.request, [legacy as Review], { approved: true }, { reviewId: "rev_2", now, by: r2 });
+    expect(b.request.status).toBe("pending");
+    const c = respond(
+      a.request,
+      [legacy as Review],
+      { approved: true, modified_args: { amount: 5 } },
+      { reviewId: "rev_2", now, by: r2 },
+    );
+    expect(c.request.status).toBe("approved");
+    expect(c.request.response?.modified_args).toEqual({ amount: 5 });
   });
 
   it("refuses double responses, agents responding, and changes to terminal requests", () => {
@@ -349,6 +469,10 @@ describe("documents stored before routing existed", () => {
     expect(up.routing).toBeNull();
     expect(up.require_distinct_roles).toBe(false);
     expect(up.quorum).toMatchObject({ required: 2, approvals: 1, remaining: 1, summary: "1 of 2" });
+    expect(up.pending_edits).toEqual([]);
+    const beforeEdits = { ...make({ question: "?" }) } as Partial<ApprovalRequest>;
+    delete beforeEdits.pending_edits;
+    expect(upgradeRequest(beforeEdits as ApprovalRequest).pending_edits).toEqual([]);
     const review = {
       ...respond(make({ question: "?" }), [], { approved: true }, { reviewId: "r", now, by: r1 }).review,
     } as Partial<Review>;

@@ -83,6 +83,7 @@ export {
   type CreateRequestInput,
   isTerminal,
   type LogActionInput,
+  type PendingEdit,
   type Principal,
   type Priority,
   REQUEST_STATUSES,

@@ -40,6 +40,27 @@ describe("approvalRequest", () => {
     expect(() => approvalRequest(requestJson({ approval_token: 7 }), "$")).toThrow(/approval_token/);
   });
 
+  it("types pending edits and the hash each approval approved, absent from older servers", () => {
+    const edit = { args: { amount: 90 }, args_hash: `sha256:${"e".repeat(64)}` };
+    const request = approvalRequest(
+      requestJson({
+        pending_edits: [{ ...edit, quorum: { required: 2, approvals: 1, summary: "1 of 2" } }],
+        response: responseWith(reviewJson({ approved_args_hash: edit.args_hash })),
+      }),
+      "$",
+    );
+    expect(request.pending_edits).toEqual([
+      { ...edit, quorum: { required: 2, approvals: 1, summary: "1 of 2" } },
+    ]);
+    expect(request.response?.reviews[0]?.approved_args_hash).toBe(edit.args_hash);
+    const older = approvalRequest(requestJson({ response: responseWith(reviewJson()) }), "$");
+    expect("pending_edits" in older).toBe(false);
+    expect("approved_args_hash" in (older.response?.reviews[0] ?? {})).toBe(false);
+    expect(() => approvalRequest(requestJson({ pending_edits: [{ args: {} }] }), "$")).toThrow(
+      /\$\.pending_edits\[0\]\.args_hash/,
+    );
+  });
+
   it.each([
     ["an unknown status", { status: "maybe" }, "$.status"],
     ["a missing id", { id: undefined }, "$.id"],

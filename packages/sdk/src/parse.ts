@@ -9,6 +9,7 @@ import type {
   Case,
   ClaimedActor,
   CreatedKey,
+  PendingEdit,
   Principal,
   RequestOption,
   RequestPage,
@@ -100,7 +101,7 @@ const toolCall: Parser<ToolCall> = (value, path) => {
 
 export const review: Parser<Review> = (value, path) => {
   const o = obj(value, path);
-  return {
+  const out: Review = {
     ...o,
     id: field(o, "id", str, path),
     request_id: field(o, "request_id", str, path),
@@ -115,6 +116,8 @@ export const review: Parser<Review> = (value, path) => {
     channel: field(o, "channel", str, path),
     created_at: field(o, "created_at", timestamp, path),
   };
+  copyOptional(out as unknown as Record<string, unknown>, o, "approved_args_hash", nullable(str), path);
+  return out;
 };
 
 const response: Parser<RequestResponse> = (value, path) => {
@@ -143,6 +146,16 @@ const cancellation: Parser<NonNullable<ApprovalRequest["cancellation"]>> = (valu
 const quorum: Parser<ApprovalRequest["quorum"]> = (value, path) => {
   const o = obj(value, path);
   return { ...o, required: field(o, "required", int, path), approvals: field(o, "approvals", int, path) };
+};
+
+const pendingEdit: Parser<PendingEdit> = (value, path) => {
+  const o = obj(value, path);
+  return {
+    ...o,
+    args: field(o, "args", anything, path),
+    args_hash: field(o, "args_hash", str, path),
+    quorum: field(o, "quorum", quorum, path),
+  };
 };
 
 export const approvalRequest: Parser<ApprovalRequest> = (value, path) => {
@@ -182,6 +195,8 @@ export const approvalRequest: Parser<ApprovalRequest> = (value, path) => {
   };
   const token = field(o, "approval_token", optional(nullable(str)), path);
   if (token !== undefined) request.approval_token = token;
+  const edits = field(o, "pending_edits", optional(arrayOf(pendingEdit)), path);
+  if (edits !== undefined) request.pending_edits = edits;
   return request;
 };
 

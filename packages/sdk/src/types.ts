@@ -73,8 +73,25 @@ export interface Review {
   comment: string | null;
   modified_args: unknown;
   modified_args_hash: string | null;
+  /**
+   * The arguments this approval approved, and counts for: the edit's hash, else the proposed
+   * `tool.args_hash`; null for rejections and requests without a tool. Absent from older servers.
+   */
+  approved_args_hash?: string | null;
   channel: string;
   created_at: Date;
+}
+
+/**
+ * Edited arguments approvers approved instead of the proposed ones. Approvals of different
+ * arguments never add up: each edit has its own quorum progress. Approve one by responding with the
+ * same `modified_args`.
+ */
+export interface PendingEdit {
+  args: unknown;
+  args_hash: string;
+  /** Progress towards the quorum for exactly these arguments. */
+  quorum: { required: number; approvals: number };
 }
 
 /** The outcome of a decided request (absent while pending, and for cancelled or timed-out ones). */
@@ -115,8 +132,13 @@ export interface ApprovalRequest {
   retrieved_context: unknown;
   tool: ToolCall | null;
   body_hash: string;
-  /** Progress towards the quorum; `approvals` counts distinct approving reviewers. */
+  /**
+   * Progress towards the quorum; `approvals` counts distinct approving reviewers of the proposed
+   * arguments (once approved: of the approved ones).
+   */
   quorum: { required: number; approvals: number };
+  /** Edits approvers proposed, each with its own quorum progress. Absent from older servers. */
+  pending_edits?: PendingEdit[];
   response: RequestResponse | null;
   cancellation: { reason: string | null; by: Principal | null } | null;
   /** Present on approved requests that came from a governed call; verify with `verifyApprovalToken`. */
@@ -253,7 +275,10 @@ export interface RespondInput {
   /** The free-text answer (input requests). */
   answer?: string;
   comment?: string;
-  /** Edited tool arguments to approve instead of the proposed ones (approval requests with a tool). */
+  /**
+   * Edited tool arguments to approve instead of the proposed ones (approval requests with a tool).
+   * Your approval counts only for exactly these arguments; send a pending edit's `args` to approve it.
+   */
   modified_args?: unknown;
 }
 

@@ -1,8 +1,10 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { useApp } from "../app-context.ts";
 import { ApiError, describeError, enc } from "../lib/api.ts";
-import type { ApprovalRequest } from "../lib/types.ts";
-import { type ArgsDraft, ArgsEditor, initialDraft } from "./ArgsEditor.tsx";
+import { diffJson } from "../lib/diff.ts";
+import { shortHash } from "../lib/json.ts";
+import type { ApprovalRequest, PendingEdit } from "../lib/types.ts";
+import { ArgsDiff, type ArgsDraft, ArgsEditor, initialDraft } from "./ArgsEditor.tsx";
 import { statusLabel } from "./Badges.tsx";
 import { Dialog } from "./Dialog.tsx";
 import { requestHeadline } from "./RequestList.tsx";
@@ -17,7 +19,7 @@ export interface Command {
   id: string;
 }
 
-type Open = null | "approve" | "reject" | "edit";
+type Open = null | "approve" | "reject" | "edit" | "approve-edit";
 
 interface RespondBody {
   approved?: boolean;
@@ -35,9 +37,18 @@ export function decidedBy(r: ApprovalRequest): string {
   return reviews[reviews.length - 1]?.reviewer.name ?? "someone";
 }
 
+/** Who has approved an edit so far, and how far it is from the quorum, for people. */
+function editProgress(e: PendingEdit): string {
+  const names = (e.quorum.approvers ?? []).map((a) => a.name);
+  const by = names.length > 0 ? `Approved by ${names.join(", ")}` : "Approved";
+  return `${by}: ${e.quorum.approvals} of ${e.quorum.required} approvals`;
+}
+
 /**
  * The actions that fit the request's type. Every button is disabled once the request is decided
- * (here or elsewhere) or once I have given my own approval towards a quorum.
+ * (here or elsewhere) or once I have given my own approval towards a quorum. Approvals count only
+ * for the exact arguments approved, so edits other approvers made are listed with their own
+ * progress, and can be approved as they stand.
  */
 export function DecisionPanel({
   request: r,
@@ -56,14 +67,20 @@ export function DecisionPanel({
   const [option, setOption] = useState("");
   const [answer, setAnswer] = useState("");
   const [draft, setDraft] = useState<ArgsDraft>(() => initialDraft(r.tool?.args ?? {}));
+  const [editHash, setEditHash] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const firstOption = useRef<HTMLInputElement>(null);
   const answerBox = useRef<HTMLTextAreaElement>(null);
 
   const decided = r.status !== "pending";
-  const approvers = (r.quorum as { approvers?: Array<{ key_id: string }> }).approvers ?? [];
-  const alreadyMine = approvers.some((a) => a.key_id === me.principal.key_id);
+  const approvers = r.quorum.approvers ?? [];
+  const edits = r.type === "approval" && r.tool ? (r.pending_edits ?? []) : [];
+  const mine = (list: Array<{ key_id: string }> | undefined) =>
+    (list ?? []).some((a) => a.key_id === me.principal.key_id);
+  const myEdit = edits.find((e) => mine(e.quorum.approvers));
+  const alreadyMine = mine(approvers) || myEdit !== undefined;
+  const editToApprove = edits.find((e) => e.args_hash === editHash);
   const locked = decided || alreadyMine || busy;
 
   const handled = useRef<number | undefined>(undefined);
@@ -103,6 +120,11 @@ export function DecisionPanel({
   const lockedNote = decided ? (
     <p className="decided" role="status">
       {statusLabel(r.status)} by {decidedBy(r)}. Nothing more can be decided here.
+    </p>
+  ) : myEdit ? (
+    <p className="decided" role="status">
+      You have approved edited arguments; waiting for {myEdit.quorum.required - myEdit.quorum.approvals} more
+      approvals of exactly those arguments.
     </p>
   ) : alreadyMine ? (
     <p className="decided" role="status">
@@ -213,6 +235,36 @@ export function DecisionPanel({
         </button>
       </div>
 
+      {edits.length > 0 && r.tool && (
+        <div className="pending-edits">
+          <h4>Edited arguments awaiting approval</h4>
+          <p className="muted">
+            Each approval counts only for the exact arguments approved: approving the proposed arguments does
+            not approve these edits, nor the other way round.
+          </p>
+          <ul className="plain">
+            {edits.map((e) => (
+              <li key={e.args_hash}>
+                <p>
+                  <SafeText text={editProgress(e)} /> (hash <code>{shortHash(e.args_hash)}</code>)
+                </p>
+                <ArgsDiff changes={diffJson(r.tool?.args, e.args)} />
+                <button
+                  type="button"
+                  disabled={locked}
+                  onClick={() => {
+                    setEditHash(e.args_hash);
+                    setOpen("approve-edit");
+                  }}
+                >
+                  Approve these arguments…
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
       {open === "approve" && (
         <Dialog title="Approve this request?" onClose={() => setOpen(null)}>
           {lockedNote}
@@ -223,6 +275,12 @@ export function DecisionPanel({
             <p>
               Runs <code>{r.tool.name}</code> with the proposed arguments (hash{" "}
               <code>{r.tool.args_hash.slice(0, 12)}</code>).
+            </p>
+          )}
+          {edits.length > 0 && (
+            <p>
+              Your approval counts for the proposed arguments only, not for the {edits.length} edit
+              {edits.length === 1 ? "" : "s"} other approvers made.
             </p>
           )}
           <form
@@ -273,6 +331,44 @@ export function DecisionPanel({
             <div className="actions">
               <button type="submit" className="danger" disabled={locked || reason.trim() === ""}>
                 Reject
+              </button>
+              <button type="button" onClick={() => setOpen(null)}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </Dialog>
+      )}
+
+      {open === "approve-edit" && r.tool && editToApprove && (
+        <Dialog title="Approve these edited arguments?" onClose={() => setOpen(null)}>
+          {lockedNote}
+          <p>
+            Runs <code>{r.tool.name}</code> with these edited arguments (hash{" "}
+            <code>{shortHash(editToApprove.args_hash)}</code>) instead of the proposed ones, once enough
+            approvers approve exactly them. <SafeText text={editProgress(editToApprove)} />.
+          </p>
+          <ArgsDiff changes={diffJson(r.tool.args, editToApprove.args)} />
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              void send(
+                { approved: true, modified_args: editToApprove.args, ...withComment(comment) },
+                "Approved the edited arguments",
+              );
+            }}
+          >
+            <label htmlFor={`${id}-approve-edit-comment`}>Comment (optional; Enter approves)</label>
+            <input
+              id={`${id}-approve-edit-comment`}
+              type="text"
+              className="wide-input"
+              value={comment}
+              onChange={(e) => setComment(e.target.value)}
+            />
+            <div className="actions">
+              <button type="submit" className="primary approve" disabled={locked}>
+                Approve these arguments
               </button>
               <button type="button" onClick={() => setOpen(null)}>
                 Cancel

@@ -196,7 +196,8 @@ export function TraceSection({ r, idPrefix }: { r: ApprovalRequest; idPrefix: st
 export function ReviewsSection({ r, idPrefix }: { r: ApprovalRequest; idPrefix: string }) {
   const now = useNow();
   const reviews = r.response?.reviews ?? [];
-  const approvers = (r.quorum as { approvers?: Array<{ key_id: string; name: string }> }).approvers ?? [];
+  const approvers = r.quorum.approvers ?? [];
+  const edited = r.status === "pending" && (r.pending_edits ?? []).length > 0;
   const showQuorum = r.required_approvals > 1 || approvers.length > 0;
   if (!showQuorum && reviews.length === 0) return null;
   return (
@@ -206,7 +207,8 @@ export function ReviewsSection({ r, idPrefix }: { r: ApprovalRequest; idPrefix: 
           <strong>
             {r.quorum.approvals} of {r.quorum.required}
           </strong>{" "}
-          approvals{r.status === "pending" ? " so far" : ""}.
+          approvals{edited ? " of the proposed arguments" : ""}
+          {r.status === "pending" ? " so far" : ""}.
         </p>
       )}
       {reviews.length === 0 && approvers.length > 0 && (

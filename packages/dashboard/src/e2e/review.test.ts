@@ -245,6 +245,47 @@ describe("deciding requests in the browser", () => {
     await context.close();
   });
 
+  it("shows another approver's edit with its own quorum, and approves exactly those arguments", async () => {
+    const proposed = { customer: "jo@example.com", amount: 15 };
+    const request = await s.create({
+      title: "Issue a voucher to Jo",
+      question: "Send a voucher?",
+      tool: { name: "vouchers.issue", args: proposed },
+      required_approvals: 2,
+      ttl_seconds: 1800,
+    });
+    const edit = { customer: "jo@example.com", amount: 150 };
+    const other = await s.server.createKey("reviewer");
+    const first = await call<{ status: string }>(s.url, "POST", `/v1/requests/${request.id}/respond`, {
+      key: other,
+      body: { approved: true, modified_args: edit },
+    });
+    expect(first.body.status).toBe("pending");
+
+    const { context, page, watch } = await newContext(browser, s.url);
+    await signIn(page, s.url, s.reviewer.email, s.reviewer.password);
+    await page.locator(`[data-request-id="${request.id}"]`).click();
+    const detail = page.getByRole("region", { name: "Selected request" });
+    await detail.getByRole("heading", { name: "Issue a voucher to Jo" }).waitFor();
+    await detail.getByRole("heading", { name: "Edited arguments awaiting approval" }).waitFor();
+    expect(await detail.getByText(/0 of 2\s*approvals of the proposed arguments so far/).count()).toBe(1);
+    expect(await detail.getByRole("row", { name: /\/amount 15 150/ }).count()).toBe(1);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshot(page, "pending-edit");
+
+    await detail.getByRole("button", { name: "Approve these arguments…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Approve these edited arguments?" });
+    await dialog.waitFor();
+    await dialog.getByRole("button", { name: "Approve these arguments" }).click();
+    await dialog.waitFor({ state: "detached" });
+
+    await expect.poll(async () => (await s.get(request.id)).status).toBe("approved");
+    const decided = await s.get(request.id);
+    expect(decided.response?.modified_args).toEqual(edit);
+    expect(watch.problems).toEqual([]);
+    await context.close();
+  });
+
   it("works on a 375-px-wide phone: no sideways scrolling, a request opens on its own page and can be decided", async () => {
     const request = await s.create({
       title: "Issue a $15 voucher",

@@ -30,6 +30,8 @@ export interface Review {
   comment: string | null;
   modified_args: unknown;
   modified_args_hash: string | null;
+  /** The arguments this approval approved and counts for (absent on older reviews). */
+  approved_args_hash?: string | null;
   channel: string;
   created_at: string;
   /** With routing: the required roles this review counted for, and whether an admin overrode. */
@@ -53,6 +55,20 @@ export interface Routing {
   assignees: Assignee[];
   warnings: Array<{ code: string; message: string }>;
   next_escalation_at?: string | null;
+}
+
+export interface QuorumProgress {
+  required: number;
+  approvals: number;
+  summary?: string;
+  approvers?: Array<{ key_id: string; name: string }>;
+}
+
+/** Edited arguments approvers approved instead of the proposed ones, with their own quorum. */
+export interface PendingEdit {
+  args: unknown;
+  args_hash: string;
+  quorum: QuorumProgress;
 }
 
 export interface Governance {
@@ -89,7 +105,10 @@ export interface ApprovalRequest {
   tool_calls: unknown[] | null;
   retrieved_context: unknown;
   tool: { name: string; args: unknown; args_hash: string } | null;
-  quorum: { required: number; approvals: number; summary?: string };
+  /** Approvals of the proposed arguments (once approved: of the approved ones). */
+  quorum: QuorumProgress;
+  /** Absent from servers that predate tallying edits apart. */
+  pending_edits?: PendingEdit[];
   routing?: Routing | null;
   response: {
     approved: boolean;

@@ -153,6 +153,52 @@ describe.each(STORAGE_KINDS)("quorum and separation of duties (%s)", (storage) =
     expect(impossible.status).toBe(400);
   });
 
+  it("counts each approval only for the exact arguments it approved, and shows pending edits", async () => {
+    const r = await create({
+      required_role: "finance",
+      required_approvals: 2,
+      tool: { name: "payments.send", args: { amount: 100, to: "acct-1" } },
+    });
+    const proposed = r.body.tool?.args_hash;
+    const edit = { amount: 5000000, to: "acct-1" };
+    const edited = await call<Answer>(s.url, "POST", `/v1/requests/${r.body.id}/respond`, {
+      key: ann,
+      body: { approved: true, modified_args: edit },
+    });
+    expect(edited.body).toMatchObject({ status: "pending", quorum: { approvals: 0, summary: "0 of 2" } });
+    // Later approvers see the edit, who approved it, and how far it is from the quorum.
+    const seen = await call<Answer>(s.url, "GET", `/v1/requests/${r.body.id}`, { key: bob });
+    expect(seen.body.pending_edits).toEqual([
+      {
+        args: edit,
+        args_hash: expect.stringMatching(/^sha256:/),
+        quorum: expect.objectContaining({ approvals: 1, remaining: 1, summary: "1 of 2" }),
+      },
+    ]);
+    expect(seen.body.pending_edits[0]?.args_hash).not.toBe(proposed);
+    expect(seen.body.pending_edits[0]?.quorum.approvers.map((a) => a.name)).toEqual(["Ann"]);
+    // Bob approves what he was shown, the proposed arguments: that completes no quorum.
+    const plain = await answer(r.body.id, bob);
+    expect(plain.body).toMatchObject({ status: "pending", response: null, quorum: { summary: "1 of 2" } });
+    const recorded = (await auditEntries(s, r.body.id)).filter((e) => e.kind === "review.recorded");
+    expect(recorded.map((e) => e.data.approved_args_hash)).toEqual([
+      seen.body.pending_edits[0]?.args_hash,
+      proposed,
+    ]);
+    // A third approver approves Ann's edit by sending the same arguments.
+    const third = await call<Answer>(s.url, "POST", `/v1/requests/${r.body.id}/respond`, {
+      key: await financeOnlyKey(),
+      body: { approved: true, modified_args: { to: "acct-1", amount: 5000000 } },
+    });
+    expect(third.body).toMatchObject({ status: "approved", response: { modified_args: edit } });
+    expect(third.body.quorum.approvers.map((a) => a.name)).toEqual(["Ann", "Fin"]);
+    const decided = (await auditEntries(s, r.body.id)).find((e) => e.kind === "request.approved");
+    expect(decided?.data).toMatchObject({
+      proposed_args_hash: proposed,
+      approved_args_hash: seen.body.pending_edits[0]?.args_hash,
+    });
+  });
+
   /** Another finance-only reviewer. */
   async function financeOnlyKey(): Promise<string> {
     const key = await s.createKey("reviewer");

@@ -124,8 +124,14 @@ const ReviewSchema = Type.Object({
   option: Type.Union([Type.String(), Type.Null()]),
   answer: Type.Union([Type.String(), Type.Null()]),
   comment: Type.Union([Type.String(), Type.Null()]),
-  modified_args: Type.Unknown(),
+  modified_args: Type.Unknown({ description: "the edited arguments sent with an approval, else null" }),
   modified_args_hash: Type.Union([Type.String(), Type.Null()]),
+  approved_args_hash: Type.Optional(
+    Type.Union([Type.String(), Type.Null()], {
+      description:
+        "the arguments this approval approved and counts for: the edit's hash, else the proposed tool.args_hash; null for rejections and requests without a tool (absent on reviews recorded before it existed)",
+    }),
+  ),
   channel: Type.String(),
   created_at: Timestamp,
 });
@@ -149,6 +155,22 @@ const QuorumSchema = Type.Object(
     summary: Type.String({ description: "k of N" }),
   },
   { description: "progress towards the quorum" },
+);
+
+const PendingEditSchema = Type.Object(
+  {
+    args: Type.Unknown({
+      description: "the edited arguments, as the first approver to propose them sent them",
+    }),
+    args_hash: Type.String({ description: "sha256: hash of their RFC 8785 form" }),
+    quorum: Type.Intersect([QuorumSchema], {
+      description: "progress towards the quorum for exactly these arguments; approvers approved them",
+    }),
+  },
+  {
+    description:
+      "edited arguments approvers approved instead of the proposed ones; approve one by sending the same modified_args",
+  },
 );
 
 const RoutingSchema = Type.Object({
@@ -198,7 +220,14 @@ export const RequestResource = Type.Object(
       Type.Null(),
     ]),
     body_hash: Type.String(),
-    quorum: QuorumSchema,
+    quorum: Type.Intersect([QuorumSchema], {
+      description:
+        "progress towards the quorum for the proposed arguments (for requests without a tool: all approvals); once approved, for the arguments that were approved",
+    }),
+    pending_edits: Type.Array(PendingEditSchema, {
+      description:
+        "edits approvers proposed, each with its own quorum progress: approvals of different arguments never add up; kept as they stood once decided",
+    }),
     routing: Type.Union([RoutingSchema, Type.Null()], {
       description: "who the request was routed to and why; null for requests created before routing existed",
     }),
