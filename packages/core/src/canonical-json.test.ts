@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CanonicalizationError, canonicalize } from "./canonical-json.ts";
+import { CanonicalizationError, canonicalize, MAX_JSON_DEPTH } from "./canonical-json.ts";
 import { argsHash } from "./hash.ts";
 
 describe("RFC 8785 canonical JSON", () => {
@@ -36,6 +36,22 @@ describe("RFC 8785 canonical JSON", () => {
     expect(() => canonicalize({ "\udc00": 1 })).toThrow("lone surrogate");
     expect(() => canonicalize(new Date(0))).toThrow("plain JSON objects");
     expect(() => canonicalize([undefined])).toThrow();
+  });
+
+  it("refuses values nested deeper than MAX_JSON_DEPTH instead of overflowing the stack", () => {
+    const nest = (depth: number): unknown => {
+      let value: unknown = 1;
+      for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { k: value };
+      return value;
+    };
+    expect(MAX_JSON_DEPTH).toBe(128);
+    expect(canonicalize(nest(MAX_JSON_DEPTH))).toContain("1");
+    expect(() => canonicalize(nest(MAX_JSON_DEPTH + 1))).toThrow(CanonicalizationError);
+    expect(() => canonicalize(nest(MAX_JSON_DEPTH + 1))).toThrow(/nested more than 128 levels/);
+    // Far beyond what the recursion could survive: still a refusal, not a RangeError.
+    const deep = JSON.parse(`${"[".repeat(200_000)}1${"]".repeat(200_000)}`);
+    expect(() => canonicalize(deep)).toThrow(CanonicalizationError);
+    expect(() => canonicalize({ args: deep })).toThrow(/^\/args\/0\/0/);
   });
 
   it("is stable under key reordering and round-trips through JSON.parse", () => {

@@ -7,10 +7,13 @@ import { ValidationError } from "./errors.ts";
  * Written here rather than taken from a package because we must *refuse* what JCS cannot represent
  * (NaN, Infinity, lone surrogates, undefined inside arrays, non-plain objects) instead of silently
  * coercing it: a hash over coerced data would bind an approval to arguments nobody sent.
+ *
+ * Values nested deeper than MAX_JSON_DEPTH arrays and objects are refused too: serialisation is
+ * recursive, and a body of a few hundred kilobytes can nest deep enough to overflow the stack.
  */
 export function canonicalize(value: unknown): string {
   try {
-    return serialize(value);
+    return serialize(value, 0);
   } catch (error) {
     if (error instanceof Unrepresentable) {
       throw new CanonicalizationError(
@@ -29,6 +32,9 @@ export class CanonicalizationError extends ValidationError {
   }
 }
 
+/** How many arrays and objects may enclose one another (the outermost counts as one). */
+export const MAX_JSON_DEPTH = 128;
+
 /** Internal: carries the offending value's path up the recursion, built only when something fails. */
 class Unrepresentable extends Error {
   readonly segments: string[] = [];
@@ -43,7 +49,8 @@ function at<T>(segment: string, fn: () => T): T {
   }
 }
 
-function serialize(value: unknown): string {
+/** `depth` is how many containers enclose `value`. */
+function serialize(value: unknown, depth: number): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
@@ -56,12 +63,18 @@ function serialize(value: unknown): string {
       if (!value.isWellFormed()) throw new Unrepresentable("string contains a lone surrogate");
       return JSON.stringify(value);
     case "object": {
+      if (depth >= MAX_JSON_DEPTH) {
+        throw new Unrepresentable(`values must not be nested more than ${MAX_JSON_DEPTH} levels deep`);
+      }
       if (Array.isArray(value)) {
         let out = "[";
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ",";
           const item = value[i];
-          out += item === undefined ? at(String(i), () => serialize(item)) : serializeAt(String(i), item);
+          out +=
+            item === undefined
+              ? at(String(i), () => serialize(item, depth + 1))
+              : serializeAt(String(i), item, depth + 1);
         }
         return `${out}]`;
       }
@@ -78,7 +91,7 @@ function serialize(value: unknown): string {
         const item = record[key];
         if (item === undefined) continue;
         if (!key.isWellFormed()) throw new Unrepresentable("property name contains a lone surrogate");
-        out += `${first ? "" : ","}${JSON.stringify(key)}:${serializeAt(key, item)}`;
+        out += `${first ? "" : ","}${JSON.stringify(key)}:${serializeAt(key, item, depth + 1)}`;
         first = false;
       }
       return `${out}}`;
@@ -89,13 +102,13 @@ function serialize(value: unknown): string {
 }
 
 /** Scalars cannot fail below this level, so only containers pay for the path bookkeeping. */
-function serializeAt(segment: string, item: unknown): string {
-  if (item !== null && typeof item === "object") return at(segment, () => serialize(item));
+function serializeAt(segment: string, item: unknown, depth: number): string {
+  if (item !== null && typeof item === "object") return at(segment, () => serialize(item, depth));
   if (typeof item === "string" && item.isWellFormed()) return JSON.stringify(item);
   if (typeof item === "number" && Number.isFinite(item)) return JSON.stringify(item);
   if (typeof item === "boolean") return item ? "true" : "false";
   if (item === null) return "null";
-  return at(segment, () => serialize(item));
+  return at(segment, () => serialize(item, depth));
 }
 
 /** RFC 6901 escaping, so error paths are JSON pointers like the schema validator's. */

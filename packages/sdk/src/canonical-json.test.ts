@@ -36,6 +36,21 @@ describe("SDK canonical JSON", () => {
     );
   });
 
+  it("agrees with the core implementation on the nesting limit", () => {
+    const nest = (depth: number): unknown => {
+      let value: unknown = "x";
+      for (let i = 0; i < depth; i++) value = i % 2 === 0 ? { k: value } : [value];
+      return value;
+    };
+    for (const depth of [1, 127, 128, 129, 130, 200_000]) {
+      const value = nest(depth);
+      expect(outcome(canonicalize, value)).toBe(outcome(coreCanonicalize, value));
+    }
+    expect(outcome(canonicalize, nest(128))).not.toBe("<refused>");
+    expect(outcome(canonicalize, nest(129))).toBe("<refused>");
+    expect(() => canonicalize(nest(200_000))).toThrow(CanonicalizationError);
+  });
+
   it("matches RFC 8785's examples", () => {
     expect(
       // Parsed from text, as in the RFC: the first literal has more digits than a double holds.

@@ -6,10 +6,15 @@
  * and, like it, *refuses* what JCS cannot represent (NaN, Infinity, lone surrogates, non-plain
  * objects) instead of coercing it: a hash over coerced data would match arguments nobody approved.
  * Written without newer built-ins (`String.prototype.isWellFormed`) so it runs on Node 18.
+ * Values nested deeper than MAX_JSON_DEPTH arrays and objects are refused, as core refuses them,
+ * rather than overflowing the stack.
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, "$");
+  return serialize(value, "$", 0);
 }
+
+/** How many arrays and objects may enclose one another (the outermost counts as one); as in core. */
+export const MAX_JSON_DEPTH = 128;
 
 /** The value cannot be canonicalised; `path` says where, e.g. `$.items[2].name`. */
 export class CanonicalizationError extends Error {
@@ -24,7 +29,8 @@ export class CanonicalizationError extends Error {
   }
 }
 
-function serialize(value: unknown, path: string): string {
+/** `depth` is how many containers enclose `value`. */
+function serialize(value: unknown, path: string, depth: number): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
@@ -37,10 +43,16 @@ function serialize(value: unknown, path: string): string {
       assertWellFormed(value, path);
       return JSON.stringify(value);
     case "object": {
+      if (depth >= MAX_JSON_DEPTH) {
+        throw new CanonicalizationError(
+          path,
+          `values must not be nested more than ${MAX_JSON_DEPTH} levels deep`,
+        );
+      }
       if (Array.isArray(value)) {
         const parts: string[] = [];
         for (let i = 0; i < value.length; i++) {
-          parts.push(serialize(value[i], `${path}[${i}]`));
+          parts.push(serialize(value[i], `${path}[${i}]`, depth + 1));
         }
         return `[${parts.join(",")}]`;
       }
@@ -56,7 +68,7 @@ function serialize(value: unknown, path: string): string {
         const item = record[key];
         if (item === undefined) continue;
         assertWellFormed(key, path);
-        parts.push(`${JSON.stringify(key)}:${serialize(item, `${path}.${key}`)}`);
+        parts.push(`${JSON.stringify(key)}:${serialize(item, `${path}.${key}`, depth + 1)}`);
       }
       return `{${parts.join(",")}}`;
     }

@@ -120,6 +120,11 @@ describe("compilePolicy: errors", () => {
       "rules:\n  - id: a\n    match: {tool: x, args: \"args.a matches '('\"}\n    decision: deny\n",
       /invalid regular expression/,
     ],
+    [
+      "a regex with repeated alternation",
+      "rules:\n  - id: a\n    match: {tool: x, args: \"args.a matches '(a|a)*b'\"}\n    decision: deny\n",
+      /\$\.rules\[0\]\.match\.args.*repeated alternation/,
+    ],
     ["an unknown tier key", "risk_tiers:\n  high: {required_role: ops}\n", /unknown key "required_role"/],
     ["a wrong version", "", /version must be 1/],
     ["an unknown default key", "default: {decision: allow, because: x}\n", /unknown key "because"/],

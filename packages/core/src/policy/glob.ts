@@ -26,10 +26,11 @@ export interface Glob {
   test(name: string): boolean;
 }
 
-const DOT = 0x2e;
-const STAR = -1;
-const GLOBSTAR = -2;
-const ONE = -3;
+export const DOT = 0x2e;
+/** Pattern tokens: a character code, or one of these wildcards. */
+export const STAR = -1;
+export const GLOBSTAR = -2;
+export const ONE = -3;
 
 /** Why `pattern` is not a valid glob, or null when it is. */
 export function globProblem(pattern: string): string | null {
@@ -84,7 +85,8 @@ function matcher(pattern: string): (name: string) => boolean {
   return stateMachine(tokenize(pattern));
 }
 
-function tokenize(pattern: string): Int32Array {
+/** The pattern as tokens: character codes and the wildcard constants above. */
+export function tokenize(pattern: string): Int32Array {
   const tokens: number[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern.charCodeAt(i);

@@ -131,14 +131,17 @@ export class GovernService {
       });
       budgets = this.budgetView(usage, now);
       verdict = this.judge(policy.evaluate(policyInput), budgets, policy.budgets);
-      // Standing grants turn approval_required (and a default deny) into allow; explicit deny rules,
-      // policy errors, budgets and the kill switch were decided above and are never overridden.
+      // Standing grants turn approval_required (and, for admins' grants, a default deny) into allow;
+      // explicit deny rules, policy errors, budgets and the kill switch were decided above and are
+      // never overridden.
+      const defaultDeny = verdict.decision === "deny" && verdict.rule_id === "default";
       const grantable =
-        verdict.kind === "policy" &&
-        (verdict.decision === "approval_required" ||
-          (verdict.decision === "deny" && verdict.rule_id === "default"));
+        verdict.kind === "policy" && (verdict.decision === "approval_required" || defaultDeny);
       if (grantable) {
-        const grant = await this.c.grants.useMatching(ctx, who, policyInput, now);
+        const grant = await this.c.grants.useMatching(ctx, who, policyInput, now, {
+          default_deny: defaultDeny,
+          approval: verdict.approval,
+        });
         if (grant) {
           verdict = {
             decision: "allow",

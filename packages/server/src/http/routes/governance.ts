@@ -108,7 +108,13 @@ export function governanceRoutes(app: App, g: GovernanceServices): void {
     "/v1/grants",
     {
       config: { roles: ["admin", "reviewer"] },
-      schema: { tags: ["governance"], summary: "Give a standing approval", body: GrantBody },
+      schema: {
+        tags: ["governance"],
+        summary: "Give a standing approval",
+        description:
+          "Bounded: expires_at or ttl_seconds (at most 30 days) or max_uses. agent is an agent key id. Admins may grant anything; a reviewer only what they could approve alone (one approval, roles they hold, no default deny) for an agent key they do not own.",
+        body: GrantBody,
+      },
     },
     async (req, reply) => reply.code(201).send(await g.grants.create(principalOf(req), req.body)),
   );

@@ -71,13 +71,13 @@ export const KillSwitchBody = Strict({
 });
 
 export const GrantBody = Strict({
-  agent: Type.Optional(Identifier("agent key id or name", 200)),
+  agent: Type.Optional(Identifier("agent key id (not its name: names are not unique)", 200)),
   run_id: Type.Optional(Identifier("run id")),
   tool: Type.String({ minLength: 1, maxLength: 256, description: "tool glob, e.g. email.* " }),
   conditions: Type.Optional(Type.Unknown({ description: "argument condition in the policy language" })),
   reason: Type.Optional(Type.String({ maxLength: 2000 })),
   expires_at: Type.Optional(Type.String({ format: "date-time" })),
-  ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 24 * 3600 })),
+  ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600 })),
   max_uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
 });
 
