@@ -11,8 +11,13 @@ export interface ServerConfig extends Partial<WebhookConfig>, EscalationConfig {
   policyFile: string | undefined;
   bootstrapAdminKey: string | undefined;
   logLevel: string;
-  /** Calls per minute one key (or session, or address without either) may make; 0 is no limit. */
+  /** Calls per minute one authenticated caller (its key) may make; 0 is no limit. */
   rateLimitPerMinute?: number;
+  /**
+   * Calls per minute one client address may make without valid credentials (public routes, failed
+   * authentication); 0 is no limit; unset: twice `rateLimitPerMinute`.
+   */
+  rateLimitPerIpPerMinute?: number;
   /** How often the expiry worker looks for requests past their TTL. */
   expirySweepMs: number;
 }
@@ -47,9 +52,21 @@ export function resolveConfig(
   if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 0) {
     throw new ConfigError(`COUNTERSIGN_RATE_LIMIT_PER_MINUTE must be a whole number ≥ 0, not ${rateText}`);
   }
+  const ipRateText = env.COUNTERSIGN_RATE_LIMIT_PER_IP_PER_MINUTE;
+  const rateLimitPerIpPerMinute =
+    ipRateText === undefined || ipRateText.trim() === "" ? undefined : Number(ipRateText);
+  if (
+    rateLimitPerIpPerMinute !== undefined &&
+    (!Number.isInteger(rateLimitPerIpPerMinute) || rateLimitPerIpPerMinute < 0)
+  ) {
+    throw new ConfigError(
+      `COUNTERSIGN_RATE_LIMIT_PER_IP_PER_MINUTE must be a whole number ≥ 0, not ${ipRateText}`,
+    );
+  }
   return {
     port,
     rateLimitPerMinute,
+    ...(rateLimitPerIpPerMinute !== undefined ? { rateLimitPerIpPerMinute } : {}),
     host: flags.host ?? env.COUNTERSIGN_HOST ?? "127.0.0.1",
     dataDir: flags.data ?? env.COUNTERSIGN_DATA_DIR ?? "./countersign-data",
     databaseUrl: emptyToUndefined(flags["database-url"] ?? env.DATABASE_URL),

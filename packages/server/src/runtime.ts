@@ -40,7 +40,7 @@ export function createServices(
   const requests = new RequestsService(deps, { escalation: options.escalation });
   const policy = new PolicyService(deps);
   const killSwitch = new KillSwitchService(deps);
-  const grants = new GrantsService(deps);
+  const grants = new GrantsService(deps, policy);
   const signingKeys = new SigningKeysService(deps);
   const tokens = new TokensService(deps, signingKeys, { killSwitch });
   requests.addHooks(governanceHooks(policy, tokens, clock));

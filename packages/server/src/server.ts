@@ -39,6 +39,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       services,
       logger: options.logger ?? { level: config.logLevel },
       rateLimitPerMinute: config.rateLimitPerMinute ?? 0,
+      ...(config.rateLimitPerIpPerMinute !== undefined
+        ? { rateLimitPerIpPerMinute: config.rateLimitPerIpPerMinute }
+        : {}),
     });
     const log = app.log;
     await services.policy.init(config.policyFile);

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CALLER } from "./events-service.ts";
 
 /** Settings of the dashboard feature; each has an environment variable (see docs/dashboard.md). */
 export interface DashboardOptions {
@@ -15,8 +16,12 @@ export interface DashboardOptions {
    * cookies Secure behind a TLS-terminating proxy and to rate-limit per client address).
    */
   trustProxy: boolean;
-  /** How often an idle event stream sends a heartbeat (and re-checks its credential). */
+  /** How often an idle event stream sends a heartbeat; every stream re-checks its credential as often. */
   heartbeatMs: number;
+  /** Open event streams one caller (key, or a person's sessions) may hold at once. */
+  maxStreamsPerCaller: number;
+  /** Open event streams this process holds at once, all callers together. */
+  maxStreams: number;
 }
 
 const HOUR = 3600_000;
@@ -34,6 +39,15 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, unitMs
   return value * unitMs;
 }
 
+function count(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text.trim() === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new DashboardConfigError(`${name} must be a whole number greater than 0`);
+  return value;
+}
+
 export function resolveDashboardOptions(env: NodeJS.ProcessEnv = process.env): DashboardOptions {
   const trust = (env.COUNTERSIGN_TRUST_PROXY ?? "").trim().toLowerCase();
   return {
@@ -43,5 +57,11 @@ export function resolveDashboardOptions(env: NodeJS.ProcessEnv = process.env): D
     inviteTtlMs: 7 * 24 * HOUR,
     trustProxy: trust === "1" || trust === "true" || trust === "yes",
     heartbeatMs: positive(env, "COUNTERSIGN_EVENTS_HEARTBEAT_SECONDS", 20_000, 1000),
+    maxStreamsPerCaller: count(
+      env,
+      "COUNTERSIGN_EVENTS_MAX_STREAMS_PER_CALLER",
+      DEFAULT_MAX_STREAMS_PER_CALLER,
+    ),
+    maxStreams: count(env, "COUNTERSIGN_EVENTS_MAX_STREAMS", DEFAULT_MAX_STREAMS),
   };
 }

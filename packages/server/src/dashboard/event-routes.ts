@@ -21,7 +21,8 @@ export function eventRoutes(app: App, services: Services, shutdown: AbortSignal)
           "(with `request`, the request's current state, when the entry is about one). Send `Last-Event-ID` " +
           "to resume after that seq; without it the stream starts at the head with an `event: ready`. " +
           "Reviewers see requests they may see and the governance around them; agents their own entries; " +
-          "admins everything. Heartbeat comments keep proxies from closing an idle stream.",
+          "admins everything. Heartbeat comments keep proxies from closing an idle stream. A caller may hold " +
+          "a limited number of open streams (429 past it).",
         headers: EventsHeaders,
         response: responses({ 200: { type: "string", description: "text/event-stream" } }),
       },
@@ -31,23 +32,25 @@ export function eventRoutes(app: App, services: Services, shutdown: AbortSignal)
       const lastEventId = req.headers["last-event-id"];
       const after = typeof lastEventId === "string" ? Number(lastEventId) : undefined;
       const session = req.authSession ?? null;
+      // Past the caps on open streams: 429 problem+json, before anything is streamed.
+      const release = events.admit(by);
       const aborted = new AbortController();
       const abort = () => aborted.abort();
       shutdown.addEventListener("abort", abort, { once: true });
       req.raw.once("close", abort);
 
-      reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        connection: "keep-alive",
-        // Tell nginx-style proxies not to buffer the stream.
-        "x-accel-buffering": "no",
-        "x-request-id": String(req.id),
-      });
-      res.flushHeaders();
       try {
+        reply.hijack();
+        res.writeHead(200, {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-store",
+          connection: "keep-alive",
+          // Tell nginx-style proxies not to buffer the stream.
+          "x-accel-buffering": "no",
+          "x-request-id": String(req.id),
+        });
+        res.flushHeaders();
         await events.run(by, after, {
           signal: aborted.signal,
           async send(chunk) {
@@ -63,6 +66,7 @@ export function eventRoutes(app: App, services: Services, shutdown: AbortSignal)
       } catch (error) {
         if (!aborted.signal.aborted) req.log.error({ err: error }, "event stream failed");
       } finally {
+        release();
         shutdown.removeEventListener("abort", abort);
         req.raw.off("close", abort);
         if (!res.writableEnded) res.end();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORAGE_KINDS, startTestServer, type TestServer } from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
-import { openSse, type SseMessage } from "./sse-client.ts";
+import { addReviewer } from "../testing/reviewers.ts";
+import { openSse, type SseMessage, type SseStream } from "./sse-client.ts";
 import { createAccount } from "./testing.ts";
 
 interface Event {
@@ -178,6 +179,139 @@ describe.each(STORAGE_KINDS)("GET /v1/events (%s)", (storage) => {
     const end = await sse.next((m) => m.event === "end");
     expect(JSON.parse(end.data)).toEqual({ reason: "unauthorized" });
     await sse.ended;
+  });
+
+  it("ends a busy stream within about a heartbeat once its key is revoked", async () => {
+    const created = await call<{ key: { id: string }; secret: string }>(s.url, "POST", "/v1/keys", {
+      key: s.adminKey,
+      body: { role: "reviewer", name: "busy and short-lived" },
+    });
+    const sse = await stream(created.body.secret);
+    await sse.next((m) => m.event === "ready");
+    // Events keep flowing far more often than the 50 ms heartbeat: the stream is never idle.
+    let flowing = true;
+    const traffic = (async () => {
+      while (flowing) {
+        await createRequest(agent, "busy?");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    try {
+      await sse.next(isKind("request.created"));
+      const revokedAt = performance.now();
+      const revoked = await call(s.url, "DELETE", `/v1/keys/${created.body.key.id}`, { key: s.adminKey });
+      expect(revoked.status).toBe(200);
+      const ending = sse.next((m) => m.event === "end");
+      ending.catch(() => {});
+      const end = await Promise.race([ending, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
+      const elapsed = performance.now() - revokedAt;
+      expect(end, "the stream was still open 3 s after its key was revoked").not.toBeNull();
+      expect(JSON.parse(end?.data ?? "{}")).toEqual({ reason: "unauthorized" });
+      expect(elapsed).toBeLessThan(1000);
+      await sse.ended;
+    } finally {
+      flowing = false;
+      await traffic;
+      sse.close();
+    }
+  });
+
+  it("hides from a reviewer the activity about a request they may not see", async (ctx) => {
+    if ((await call(s.url, "GET", "/v1/reviewers", { key: s.adminKey })).status === 404) ctx.skip();
+    const ops = await s.createKey("reviewer", "ops reviewer");
+    await addReviewer(s, { key: ops, name: "Olga", roles: ["ops"] });
+    const financeOnly = (
+      await call<{ id: string }>(s.url, "POST", "/v1/requests", {
+        key: agent,
+        body: { question: "wire the funds?", required_roles: ["finance"] },
+      })
+    ).body.id;
+    const opsRequest = (
+      await call<{ id: string }>(s.url, "POST", "/v1/requests", {
+        key: agent,
+        body: { question: "restart?", required_roles: ["ops"] },
+      })
+    ).body.id;
+    const sse = await stream(ops);
+    try {
+      await sse.next((m) => m.event === "ready");
+      const log = async (body: Record<string, unknown>) => {
+        const res = await call<{ id: string }>(s.url, "POST", "/v1/actions", { key: agent, body });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return res.body.id;
+      };
+      await log({
+        action: "payments.send",
+        summary: "sent the wire",
+        in_reply_to: { type: "request", id: financeOnly },
+      });
+      const replyToOps = await log({
+        action: "service.restart",
+        summary: "restarted",
+        in_reply_to: { type: "request", id: opsRequest },
+      });
+      const plain = await log({ action: "note", summary: "nothing to do with either" });
+      const seen = [
+        parse(await sse.next(isKind("action.logged"))),
+        parse(await sse.next(isKind("action.logged"))),
+      ];
+      expect(seen.map((e) => [e.kind, e.subject_id])).toEqual([
+        ["action.logged", replyToOps],
+        ["action.logged", plain],
+      ]);
+    } finally {
+      sse.close();
+    }
+  });
+
+  it("caps the event streams one caller may hold open, with 429 problem+json past it", async () => {
+    const previous = process.env.COUNTERSIGN_EVENTS_MAX_STREAMS_PER_CALLER;
+    process.env.COUNTERSIGN_EVENTS_MAX_STREAMS_PER_CALLER = "2";
+    const other = await startTestServer({ storage });
+    if (previous === undefined) delete process.env.COUNTERSIGN_EVENTS_MAX_STREAMS_PER_CALLER;
+    else process.env.COUNTERSIGN_EVENTS_MAX_STREAMS_PER_CALLER = previous;
+    const open: SseStream[] = [];
+    try {
+      const reviewer = await other.createKey("reviewer");
+      const someoneElse = await other.createKey("reviewer");
+      const at = (key: string) => openSse(`${other.url}/v1/events`, { authorization: `Bearer ${key}` });
+      for (let i = 0; i < 2; i++) {
+        const sse = await at(reviewer);
+        open.push(sse);
+        expect(sse.status).toBe(200);
+        await sse.next((m) => m.event === "ready");
+      }
+      const third = new AbortController();
+      const refused = await fetch(`${other.url}/v1/events`, {
+        headers: { authorization: `Bearer ${reviewer}` },
+        signal: third.signal,
+      });
+      // Without a cap this would be a live stream: stop it rather than read it.
+      if (refused.status !== 429) third.abort();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("content-type")).toContain("application/problem+json");
+      expect(await refused.json()).toMatchObject({ code: "too_many_streams", retryable: true });
+      // Another caller is not affected.
+      const theirs = await at(someoneElse);
+      open.push(theirs);
+      expect(theirs.status).toBe(200);
+      // Closing a stream frees its place.
+      open.shift()?.close();
+      for (let tries = 0; ; tries++) {
+        const again = await at(reviewer);
+        if (again.status === 200) {
+          open.push(again);
+          break;
+        }
+        again.close();
+        expect(again.status).toBe(429);
+        expect(tries).toBeLessThan(100);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      for (const sse of open) sse.close();
+      await other.close();
+    }
   });
 
   it("closes open streams when the server shuts down", async () => {

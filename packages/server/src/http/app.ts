@@ -7,7 +7,7 @@ import { webhookRoutes } from "../webhooks/routes.ts";
 import type { App } from "./app-type.ts";
 import { authenticate } from "./auth.ts";
 import { errorHandler, sendProblem } from "./problem.ts";
-import { installRateLimit } from "./rate-limit.ts";
+import { defaultPerIpLimit, installRateLimit } from "./rate-limit.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { governanceRoutes } from "./routes/governance.ts";
 import { keyRoutes } from "./routes/keys.ts";
@@ -23,8 +23,13 @@ export interface AppOptions {
   services: Services;
   /** pino options, or false for silence (tests). */
   logger?: FastifyServerOptions["logger"];
-  /** Calls per minute per key, session or address; 0 or absent: no limit. */
+  /** Calls per minute per authenticated caller (its key); 0 or absent: no limit. */
   rateLimitPerMinute?: number;
+  /**
+   * Calls per minute per client address without valid credentials (public routes, failed
+   * authentication); 0: no limit; absent: twice `rateLimitPerMinute`.
+   */
+  rateLimitPerIpPerMinute?: number;
   /** Maximum request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   version?: string;
@@ -70,6 +75,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.addHook("preClose", async () => shutdown.abort());
 
   app.decorateRequest("principal", null);
+  // First of the onRequest hooks (they run in the order added): an address that has spent its
+  // allowance of unauthenticated or failed calls is refused before its credential is looked up.
+  const perPrincipal = options.rateLimitPerMinute ?? 0;
+  await installRateLimit(app, {
+    perPrincipal,
+    perIp: options.rateLimitPerIpPerMinute ?? defaultPerIpLimit(perPrincipal),
+    trustProxy: options.services.dashboard.options.trustProxy,
+  });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", String(req.id));
     // Decided by the matched route, never by the raw URL: the router decodes the path (`/%761/keys`
@@ -91,8 +104,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
       );
     }
   });
-
-  if (options.rateLimitPerMinute) await installRateLimit(app, options.rateLimitPerMinute);
 
   await app.register(swagger, {
     openapi: {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyApprovalToken } from "../../../sdk/src/approval-token.ts";
 import { STORAGE_KINDS, startTestServer, type TestServer } from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
-import { addReviewer } from "../testing/reviewers.ts";
+import { addReviewer, auditEntries, keyIdOf } from "../testing/reviewers.ts";
 
 const POLICY = `version: 1
 default: { decision: allow }
@@ -144,12 +144,11 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
       tool: "email.send",
       args: { to: "a@b.c" },
     });
-    const approved = await call<{ approval_token: string }>(
-      s.url,
-      "POST",
-      `/v1/requests/${parked.body.request_id}/respond`,
-      { key: reviewer, body: { approved: true } },
-    );
+    const approved = await call(s.url, "POST", `/v1/requests/${parked.body.request_id}/respond`, {
+      key: reviewer,
+      body: { approved: true },
+    });
+    expect(approved.status).toBe(200);
     const resumed = await govern({
       run_id: runId,
       call_id: "late",
@@ -157,6 +156,8 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
       args: { to: "a@b.c" },
     });
     expect(resumed.body).toMatchObject({ request_status: "approved", stop_reason: null });
+    // The token is the agent's: it learns it by calling again (the reviewer's answer leaves it out).
+    expect(resumed.body.approval_token).toEqual(expect.any(String));
     const ks = await call<{ id: string }>(s.url, "POST", "/v1/kill-switch", {
       key: s.adminKey,
       body: { engaged: true, scope: "run", run_id: runId, reason: "stop" },
@@ -170,7 +171,7 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
     expect(killed.body).toMatchObject({ decision: "deny", stop_reason: "killed", approval_token: null });
     const consume = await call<{ code: string }>(s.url, "POST", "/v1/tokens/consume", {
       key: agent,
-      body: { token: approved.body.approval_token, tool: "email.send", args: { to: "a@b.c" } },
+      body: { token: resumed.body.approval_token, tool: "email.send", args: { to: "a@b.c" } },
     });
     expect(consume.status).toBe(403);
     expect(consume.body.code).toBe("killed");
@@ -206,7 +207,7 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
     });
     expect(deniedEdit.status).toBe(403);
     expect(deniedEdit.body.code).toBe("edit_denied");
-    const approved = await call<{ status: string; approval_token: string }>(
+    const approved = await call<{ status: string; approval_token?: string }>(
       s.url,
       "POST",
       `/v1/requests/${id}/respond`,
@@ -216,7 +217,8 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
       },
     );
     expect(approved.body.status).toBe("approved");
-    expect(approved.body.approval_token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    // Only the agent that asked (and admins) see the token, not the reviewer who approved.
+    expect(approved.body).not.toHaveProperty("approval_token");
 
     const resumed = await govern({
       run_id: runId,
@@ -229,10 +231,14 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
       approved_args: { amount: 2500 },
       review_comment: "split in two",
     });
-    expect(resumed.body.approval_token).toBe(approved.body.approval_token);
+    expect(resumed.body.approval_token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const asAgent = await call<{ approval_token?: string }>(s.url, "GET", `/v1/requests/${id}`, {
+      key: agent,
+    });
+    expect(asAgent.body.approval_token).toBe(resumed.body.approval_token);
 
     const jwks = await call<{ keys: JsonWebKey[] }>(s.url, "GET", "/.well-known/jwks.json");
-    const token = approved.body.approval_token;
+    const token = resumed.body.approval_token as string;
     await expect(
       verifyApprovalToken(token, { tool: "payments.send", args: { amount: 2500 } }, jwks.body),
     ).resolves.toMatchObject({ request_id: id });
@@ -313,10 +319,11 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
 
   it("standing grants allow matching calls until used up; deny rules still win", async () => {
     const runId = nextRun();
+    const agentId = await keyIdOf(s, agent);
     const grant = await call<{ id: string }>(s.url, "POST", "/v1/grants", {
       key: reviewer,
       body: {
-        agent: "billing-bot",
+        agent: agentId,
         tool: "email.*",
         conditions: "args.to ends_with '@acme.test'",
         max_uses: 1,
@@ -345,7 +352,11 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
     });
     expect(usedUp.body.decision).toBe("approval_required");
 
-    await call(s.url, "POST", "/v1/grants", { key: reviewer, body: { agent: "billing-bot", tool: "db.*" } });
+    const dbGrant = await call(s.url, "POST", "/v1/grants", {
+      key: reviewer,
+      body: { agent: agentId, tool: "db.*", ttl_seconds: 3600 },
+    });
+    expect(dbGrant.status).toBe(201);
     const drop = await govern({
       run_id: runId,
       call_id: "g4",
@@ -384,5 +395,138 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
       rawBody: '{"run_id":"r","tool":"t","args":{"s":"\\ud800"}}',
     });
     expect(lone.status).toBe(400);
+  });
+});
+
+/** Payments up to 1000 need one ops approval; above, two finance approvals. */
+const TIERED_PAYMENTS = `version: 1
+default: { decision: allow }
+rules:
+  - id: payments-cap
+    match: { tool: "payments.send", args: "args.amount > 10000000" }
+    decision: deny
+    reason: "payments above 10000000 are never allowed"
+  - id: payments-small
+    match: { tool: "payments.send", args: "args.amount <= 1000" }
+    decision: approval_required
+    required_roles: [ops]
+    required_approvals: 1
+    reason: "payments up to 1000 need ops approval"
+  - id: payments-large
+    match: { tool: "payments.send", args: "args.amount > 1000" }
+    decision: approval_required
+    required_roles: [finance]
+    required_approvals: 2
+    reason: "payments above 1000 need two finance approvals"
+`;
+
+describe.each(STORAGE_KINDS)("edits cannot escape the policy's roles and quorum (%s)", (storage) => {
+  let s: TestServer;
+  let agent: string;
+  let ops: string;
+  let fin1: string;
+  let fin2: string;
+  let run = 0;
+  const nextRun = () => `edit-${storage}-${++run}`;
+
+  beforeAll(async () => {
+    s = await startTestServer({ storage });
+    [agent, ops, fin1, fin2] = await Promise.all([
+      s.createKey("agent", "billing-bot"),
+      s.createKey("reviewer"),
+      s.createKey("reviewer"),
+      s.createKey("reviewer"),
+    ]);
+    await addReviewer(s, { key: ops, name: "Otto", roles: ["ops"] });
+    await addReviewer(s, { key: fin1, name: "Fiona", roles: ["finance"] });
+    await addReviewer(s, { key: fin2, name: "Finn", roles: ["finance"] });
+    const put = await call(s.url, "PUT", "/v1/policy", {
+      key: s.adminKey,
+      body: { source: TIERED_PAYMENTS },
+    });
+    expect(put.status).toBe(200);
+  });
+  afterAll(() => s.close());
+
+  type Req = {
+    id: string;
+    status: string;
+    required_roles: string[];
+    required_approvals: number;
+    approval_token?: string | null;
+    response: { modified_args: unknown } | null;
+    pending_edits: Array<{ args: unknown }>;
+    code?: string;
+    detail?: string;
+  };
+  const park = async (amount: number) => {
+    const parked = await call<Gov>(s.url, "POST", "/v1/govern", {
+      key: agent,
+      body: { run_id: nextRun(), call_id: "pay", tool: "payments.send", args: { amount, to: "acct-1" } },
+    });
+    expect(parked.body.decision).toBe("approval_required");
+    return parked.body.request_id as string;
+  };
+  const respond = (id: string, key: string, body: Record<string, unknown>) =>
+    call<Req>(s.url, "POST", `/v1/requests/${id}/respond`, { key, body });
+  const read = async (id: string) =>
+    (await call<Req>(s.url, "GET", `/v1/requests/${id}`, { key: s.adminKey })).body;
+  const reviewsOf = async (id: string) =>
+    (await auditEntries(s, id)).filter((e) => e.kind === "review.recorded");
+
+  it("refuses an ops reviewer who edits a 100 payment into 5000000 (the reported exploit)", async () => {
+    const id = await park(100);
+    expect(await read(id)).toMatchObject({ required_roles: ["ops"], required_approvals: 1 });
+    const exploit = await respond(id, ops, {
+      approved: true,
+      modified_args: { amount: 5000000, to: "acct-1" },
+    });
+    expect(exploit.status).toBe(403);
+    expect(exploit.body.code).toBe("edit_denied");
+    expect(exploit.body.detail).toContain("payments-large");
+    expect(exploit.body.detail).toContain("payments above 1000 need two finance approvals");
+    // Nothing was recorded: the request is still pending, with no token and no review.
+    const after = await read(id);
+    expect(after).toMatchObject({ status: "pending", response: null, pending_edits: [] });
+    expect(after.approval_token ?? null).toBeNull();
+    expect(await reviewsOf(id)).toHaveLength(0);
+    // The ops reviewer may still decide the call as proposed, or edit it within their remit.
+    const within = await respond(id, ops, { approved: true, modified_args: { amount: 90, to: "acct-1" } });
+    expect(within.status).toBe(200);
+    expect(within.body).toMatchObject({
+      status: "approved",
+      response: { modified_args: { amount: 90, to: "acct-1" } },
+    });
+    expect((await read(id)).approval_token).toEqual(expect.any(String));
+  });
+
+  it("refuses an edit needing a role the request does not require, even with fewer approvals", async () => {
+    const id = await park(5000);
+    expect(await read(id)).toMatchObject({ required_roles: ["finance"], required_approvals: 2 });
+    const smaller = await respond(id, fin1, { approved: true, modified_args: { amount: 500, to: "acct-1" } });
+    expect(smaller.status).toBe(403);
+    expect(smaller.body.code).toBe("edit_denied");
+    expect(smaller.body.detail).toContain("payments-small");
+    const denied = await respond(id, fin1, { approved: true, modified_args: { amount: 20000000, to: "x" } });
+    expect(denied.status).toBe(403);
+    expect(denied.body.detail).toContain("payments-cap");
+    // An edit under the same requirements is fine, and needs the full quorum for exactly those arguments.
+    const edit = { amount: 4000, to: "acct-1" };
+    const first = await respond(id, fin1, { approved: true, modified_args: edit });
+    expect(first.body).toMatchObject({ status: "pending", pending_edits: [{ args: edit }] });
+    const second = await respond(id, fin2, { approved: true, modified_args: { to: "acct-1", amount: 4000 } });
+    expect(second.body).toMatchObject({ status: "approved", response: { modified_args: edit } });
+    expect((await read(id)).approval_token).toEqual(expect.any(String));
+  });
+
+  it("lets through an edit the policy would simply allow", async () => {
+    const id = await park(100);
+    // No amount: no payments rule matches, and the default allows the call.
+    const allowed = await respond(id, ops, {
+      approved: true,
+      modified_args: { to: "acct-1", note: "refund" },
+    });
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.status).toBe("approved");
   });
 });

@@ -9,8 +9,9 @@ import {
 } from "@countersign/core";
 import { listActionsByCorrelation } from "../repos/actions-repo.ts";
 import { getAuditHead, listAudit, listAuditByCorrelation } from "../repos/audit-repo.ts";
-import { listRequestsByCorrelation } from "../repos/requests-repo.ts";
+import { getRequest, listRequestsByCorrelation } from "../repos/requests-repo.ts";
 import type { Store } from "../storage/store.ts";
+import { actionRequestIds, RequestLinks, requestViewFor } from "./request-visibility.ts";
 import { reviewerOfKey } from "./routing-inputs.ts";
 
 export interface CaseView {
@@ -37,27 +38,47 @@ export class AuditService {
     return { data, next_after_seq: rows.length > limit && last ? last.seq : null };
   }
 
-  /** A case as `by` may see it: agents see only the parts they own. */
+  /**
+   * A case as `by` may see it: agents see only the parts they own; reviewers see neither the
+   * requests they may not see nor anything related to them (see request-visibility.ts): the
+   * entries about them, actions replying to them, webhook deliveries of their events.
+   */
   async getCase(by: Principal, correlationId: string): Promise<CaseView> {
+    const db = this.store.db;
     const agentScope = by.role === "agent" ? by.key_id : undefined;
     const [requests, actions, timeline] = await Promise.all([
-      listRequestsByCorrelation(this.store.db, correlationId),
-      listActionsByCorrelation(this.store.db, correlationId),
-      listAuditByCorrelation(this.store.db, correlationId, agentScope),
+      listRequestsByCorrelation(db, correlationId),
+      listActionsByCorrelation(db, correlationId),
+      listAuditByCorrelation(db, correlationId, agentScope),
     ]);
     const mine = <T extends { created_by: { key_id: string } }>(items: T[]) =>
       agentScope ? items.filter((i) => i.created_by.key_id === agentScope) : items;
-    // Reviewers see a case's requests only where they may see the request itself (its roles).
-    const reviewer = by.role === "reviewer" ? await reviewerOfKey(this.store.db, by.key_id) : null;
-    const hidden = new Set(requests.filter((r) => !canSeeRequest(r, by, reviewer)).map((r) => r.id));
-    const shown = timeline.filter(
-      (e) => !hidden.has(e.subject_id) && !hidden.has(String(e.data.request_id ?? "")),
-    );
+    if (by.role === "admin") return { correlation_id: correlationId, requests, actions, timeline };
+
+    const links = new RequestLinks(db, timeline);
+    const related = new Map<AuditEntry, string[] | null>();
+    for (const entry of timeline) related.set(entry, await links.of(entry));
+    // Requests of other cases can be related too (an action may reply to a request elsewhere).
+    const known = new Map(requests.map((r) => [r.id, r]));
+    const named = [...related.values(), ...actions.map(actionRequestIds)].flatMap((ids) => ids ?? []);
+    for (const id of new Set(named)) {
+      if (known.has(id)) continue;
+      const found = await getRequest(db, id);
+      if (found) known.set(id, found);
+    }
+    // Reviewers see a request only where they may see the request itself (its roles).
+    const reviewer = by.role === "reviewer" ? await reviewerOfKey(db, by.key_id) : null;
+    const visible = (id: string) => {
+      const request = known.get(id);
+      return request !== undefined && canSeeRequest(request, by, reviewer);
+    };
     return {
       correlation_id: correlationId,
-      requests: mine(requests).filter((r) => !hidden.has(r.id)),
-      actions: mine(actions),
-      timeline: shown,
+      requests: mine(requests)
+        .filter((r) => visible(r.id))
+        .map((r) => requestViewFor(by, r)),
+      actions: mine(actions).filter((a) => actionRequestIds(a).every(visible)),
+      timeline: timeline.filter((e) => related.get(e)?.every(visible) ?? false),
     };
   }
 

@@ -36,6 +36,7 @@ import { listRequestsForRoles } from "../repos/routing-repo.ts";
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
 import { EscalationService } from "./escalation-service.ts";
+import { requestViewFor } from "./request-visibility.ts";
 import { requesterFacts, reviewerOfKey, routingReviewers } from "./routing-inputs.ts";
 
 /** Extension points for features layered on requests (governance edits, approval tokens). */
@@ -122,14 +123,15 @@ export class RequestsService {
 
   /**
    * A request as `by` may see it: agents only their own, reviewers those without required roles or
-   * requiring a role they hold or cover, admins all. Others get 404, not 403.
+   * requiring a role they hold or cover, admins all. Others get 404, not 403. The approval token
+   * is shown only to the creating key and admins.
    */
   async get(by: Principal, id: string): Promise<ApprovalRequest> {
     const db = this.deps.store.db;
     const stored = await getRequest(db, id);
     const request = stored ? upgradeRequest(stored) : undefined;
     if (!request || !(await canSee(db, by, request))) throw new NotFoundError(`no request ${id}`);
-    return request;
+    return requestViewFor(by, request);
   }
 
   async list(
@@ -145,7 +147,7 @@ export class RequestsService {
       const scanned = rows.slice(0, filter.limit).map(upgradeRequest);
       const last = scanned[scanned.length - 1];
       return {
-        data: scanned.filter((r) => canSeeRequest(r, by, reviewer)),
+        data: scanned.filter((r) => canSeeRequest(r, by, reviewer)).map((r) => requestViewFor(by, r)),
         next_cursor: rows.length > filter.limit && last ? last.id : null,
       };
     }
@@ -153,7 +155,10 @@ export class RequestsService {
     const rows = await listRequests(db, scoped);
     const data = rows.slice(0, filter.limit).map(upgradeRequest);
     const last = data[data.length - 1];
-    return { data, next_cursor: rows.length > filter.limit && last ? last.id : null };
+    return {
+      data: data.map((r) => requestViewFor(by, r)),
+      next_cursor: rows.length > filter.limit && last ? last.id : null,
+    };
   }
 
   async respond(by: Principal, id: string, input: RespondInput, channel = "api"): Promise<ApprovalRequest> {
@@ -193,7 +198,7 @@ export class RequestsService {
         for (const hook of this.hooks) if (hook.decided) decided = await hook.decided(ctx, decided);
       await this.save(ctx, decided);
       await ctx.appendAudit(t.audit, ownerOf(decided));
-      return decided;
+      return requestViewFor(by, decided);
     });
   }
 
@@ -205,7 +210,7 @@ export class RequestsService {
       const t = cancelRequest(request, { now: this.deps.clock.now(), by, ...(reason ? { reason } : {}) });
       await this.save(ctx, t.request);
       await ctx.appendAudit(t.audit, ownerOf(t.request));
-      return t.request;
+      return requestViewFor(by, t.request);
     });
   }
 

@@ -58,6 +58,13 @@ export function messageIdOf(entry: Pick<AuditEntry, "seq" | "hash">): string {
   return `msg_${entry.seq}_${entry.hash.slice(0, 16)}`;
 }
 
+/** The audit entry a message id names (the inverse of `messageIdOf`): its seq and hash prefix. */
+export function announcedEntryOf(messageId: string): { seq: number; hashPrefix: string } | undefined {
+  const match = /^msg_(\d{1,15})_([0-9a-f]{16})$/.exec(messageId);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { seq: Number(match[1]), hashPrefix: match[2] };
+}
+
 export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);
 }
