@@ -15,6 +15,7 @@ import { PolicyService } from "./services/policy-service.ts";
 import { type RequestsOptions, RequestsService } from "./services/requests-service.ts";
 import { ReviewersService } from "./services/reviewers-service.ts";
 import { RoutingService } from "./services/routing-service.ts";
+import { type SecretKeyOptions, SharedSecretBox } from "./services/secret-box.ts";
 import { SigningKeysService } from "./services/signing-keys-service.ts";
 import { TokensService } from "./services/tokens-service.ts";
 import { openPostgresStore } from "./storage/postgres.ts";
@@ -32,7 +33,13 @@ export async function openStore(config: Pick<ServerConfig, "dataDir" | "database
 
 export function createServices(
   store: Store,
-  options: { clock?: Clock; random?: RandomSource; escalation?: RequestsOptions["escalation"] } = {},
+  options: {
+    clock?: Clock;
+    random?: RandomSource;
+    escalation?: RequestsOptions["escalation"];
+    /** Where the secret box's key comes from (the SQLite data directory for its key file). */
+    secretKey?: SecretKeyOptions;
+  } = {},
 ): Services {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
@@ -41,7 +48,9 @@ export function createServices(
   const policy = new PolicyService(deps);
   const killSwitch = new KillSwitchService(deps);
   const grants = new GrantsService(deps, policy);
-  const signingKeys = new SigningKeysService(deps);
+  // One box seals webhook secrets and signing keys; the signing keys open it first, on start.
+  const secretBox = new SharedSecretBox(deps, options.secretKey);
+  const signingKeys = new SigningKeysService(deps, { secretBox });
   const tokens = new TokensService(deps, signingKeys, { killSwitch });
   requests.addHooks(governanceHooks(policy, tokens, clock));
   return {
@@ -59,7 +68,7 @@ export function createServices(
     signingKeys,
     tokens,
     metrics: new Metrics(store),
-    webhooks: new WebhooksService(deps),
+    webhooks: new WebhooksService(deps, secretBox),
     dashboard: createDashboard(deps, requests),
   };
 }

@@ -27,10 +27,13 @@ export interface StartOptions {
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const store = options.store ?? (await openStore(config));
+  // The SQLite data directory holds the secret box's key file (unless COUNTERSIGN_SECRET_KEY is set).
+  const keyDir = options.store || config.databaseUrl ? undefined : config.dataDir;
   const services = createServices(store, {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.random ? { random: options.random } : {}),
     escalation: config.escalation,
+    secretKey: { keyDir },
   });
   let app: App | undefined;
   try {
@@ -45,10 +48,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     const log = app.log;
     await services.policy.init(config.policyFile);
+    // Opens the secret box (shared with webhooks) before loading the keys sealed in it.
     await services.signingKeys.start((error) => log.error({ err: error }, "signing key refresh failed"));
     // Webhook delivery: stopped by the app's close, before storage closes (in-flight attempts record).
     await services.webhooks.start(config, {
-      keyDir: options.store || config.databaseUrl ? undefined : config.dataDir,
+      keyDir,
       onError: (error, context) => log.error({ err: error }, `${context} failed`),
     });
     app.addHook("onClose", () => services.webhooks.stop());

@@ -1,4 +1,5 @@
-import { parseSigningKeyRecord, type SigningKeyRecord } from "@countersign/core";
+import { parseSigningKeyRecord, SigningKeyError, type SigningKeyRecord } from "@countersign/core";
+import type { SecretBox } from "../webhooks/secrets.ts";
 import type { Executor } from "./executor.ts";
 
 /** A stored signing key before its record is parsed (parsing imports and checks the private key). */
@@ -10,13 +11,61 @@ export interface SigningKeyRow {
 }
 
 /**
- * The key a row holds. The `retired_at` column is the truth: it is what rotation updates under
- * `retired_at is null`, so the copy inside the JSON record can never contradict it.
+ * The JSON a row stores: the record with its private JWK sealed in the secret box under the kid, so
+ * a copy of the database alone cannot sign. The public parts stay readable for the JWKS and audits.
  */
-export function signingKeyFromRow(row: SigningKeyRow): SigningKeyRecord {
+interface StoredSigningKey {
+  kid: string;
+  public_jwk: SigningKeyRecord["public_jwk"];
+  created_at: string;
+  retired_at: string | null;
+  /** `cs1.…` envelope of the private JWK's JSON (see webhooks/secrets.ts). */
+  sealed_private_jwk: string;
+}
+
+/** The additional data a key's private half is sealed with: it opens only under the same kid. */
+export function signingKeyAad(kid: string): string {
+  return `signing_keys:${kid}`;
+}
+
+function storedRecord(key: SigningKeyRecord, box: SecretBox): string {
+  const stored: StoredSigningKey = {
+    kid: key.kid,
+    public_jwk: key.public_jwk,
+    created_at: key.created_at,
+    retired_at: key.retired_at,
+    sealed_private_jwk: box.seal(JSON.stringify(key.private_jwk), signingKeyAad(key.kid)),
+  };
+  return JSON.stringify(stored);
+}
+
+/** Whether a row still holds its private key in plain text, as rows written before sealing do. */
+export function isPlaintextSigningKeyRow(row: SigningKeyRow): boolean {
   const record: unknown = JSON.parse(row.record);
-  const withColumn =
-    typeof record === "object" && record !== null ? { ...record, retired_at: row.retired_at } : record;
+  return typeof record !== "object" || record === null || !("sealed_private_jwk" in record);
+}
+
+/**
+ * The key a row holds, sealed or (written by an earlier version) plain. The `retired_at` column is
+ * the truth: it is what rotation updates under `retired_at is null`, so the copy inside the JSON
+ * record can never contradict it.
+ */
+export function signingKeyFromRow(row: SigningKeyRow, box: SecretBox): SigningKeyRecord {
+  const record: unknown = JSON.parse(row.record);
+  if (typeof record !== "object" || record === null) return parseSigningKeyRecord(record);
+  const { sealed_private_jwk: sealed, ...rest } = record as Record<string, unknown>;
+  const withColumn: Record<string, unknown> = { ...rest, retired_at: row.retired_at };
+  if (sealed !== undefined) {
+    if (typeof sealed !== "string") {
+      throw new SigningKeyError(`signing key ${row.kid}: sealed_private_jwk is not a sealed value`);
+    }
+    try {
+      withColumn.private_jwk = JSON.parse(box.open(sealed, signingKeyAad(row.kid)));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new SigningKeyError(`signing key ${row.kid}: its private key cannot be opened: ${reason}`);
+    }
+  }
   return parseSigningKeyRecord(withColumn);
 }
 
@@ -30,25 +79,45 @@ export async function signingKeyExists(db: Executor, kid: string): Promise<boole
   return row !== undefined;
 }
 
-export async function insertSigningKey(db: Executor, key: SigningKeyRecord): Promise<void> {
+export async function insertSigningKey(db: Executor, key: SigningKeyRecord, box: SecretBox): Promise<void> {
   await db
     .insertInto("signing_keys")
     .values({
       kid: key.kid,
       created_at: key.created_at,
       retired_at: key.retired_at,
-      record: JSON.stringify(key),
+      record: storedRecord(key, box),
     })
     .execute();
 }
 
 /** Stores the retirement of a key that was active; false if it was already retired. */
-export async function retireSigningKeyRow(db: Executor, retired: SigningKeyRecord): Promise<boolean> {
+export async function retireSigningKeyRow(
+  db: Executor,
+  retired: SigningKeyRecord,
+  box: SecretBox,
+): Promise<boolean> {
   const result = await db
     .updateTable("signing_keys")
-    .set({ retired_at: retired.retired_at, record: JSON.stringify(retired) })
+    .set({ retired_at: retired.retired_at, record: storedRecord(retired, box) })
     .where("kid", "=", retired.kid)
     .where("retired_at", "is", null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Replaces a plaintext row's record with the sealed form; false if it was sealed meanwhile. */
+export async function sealSigningKeyRow(
+  db: Executor,
+  row: SigningKeyRow,
+  key: SigningKeyRecord,
+  box: SecretBox,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("signing_keys")
+    .set({ record: storedRecord(key, box) })
+    .where("kid", "=", row.kid)
+    .where("record", "=", row.record)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }

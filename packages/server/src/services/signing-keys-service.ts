@@ -16,14 +16,18 @@ import {
 } from "@countersign/core";
 import {
   insertSigningKey,
+  isPlaintextSigningKeyRow,
   listSigningKeyRows,
   retireSigningKeyRow,
   type SigningKeyRow,
+  sealSigningKeyRow,
   signingKeyExists,
   signingKeyFromRow,
 } from "../repos/signing-keys-repo.ts";
+import type { SecretBox } from "../webhooks/secrets.ts";
 import { PeriodicWorker } from "../workers/periodic.ts";
 import type { ServiceDeps } from "./deps.ts";
+import { SharedSecretBox } from "./secret-box.ts";
 
 /** The change-bus subject a keyring change is announced under (to every replica on PostgreSQL). */
 export const SIGNING_KEYS_SUBJECT = "signing_keys";
@@ -36,6 +40,11 @@ export interface SigningKeysOptions {
   /** How often the keyring is re-read, in case a change signal from another replica was missed. */
   refreshIntervalMs?: number;
   clockSkewSeconds?: number;
+  /**
+   * The box private keys are sealed in: the server's shared one (opened with its key options).
+   * Without it the service opens its own from `COUNTERSIGN_SECRET_KEY` or the settings table.
+   */
+  secretBox?: SharedSecretBox;
 }
 
 export interface Rotation {
@@ -53,12 +62,16 @@ export interface Rotation {
  * A replica can sign with a key another replica has just retired until it hears of the rotation
  * (at most one refresh interval). Retired keys therefore stay in the JWKS for the token lifetime
  * plus that interval (plus clock skew), so such tokens keep verifying for their whole life.
+ *
+ * Private keys are stored sealed in the secret box (bound to their kid); records an earlier version
+ * stored in plain text are still read, and sealed on the next start (`signing_key.sealed`).
  */
 export class SigningKeysService {
   readonly maxTokenLifetimeSeconds: number;
   readonly clockSkewSeconds: number;
   private readonly deps: ServiceDeps;
   private readonly refreshIntervalMs: number;
+  private readonly secretBox: SharedSecretBox;
   private readonly byKid = new Map<string, SigningKeyRecord>();
   private active: SigningKeyRecord | undefined;
   private inFlight: Promise<void> | undefined;
@@ -71,6 +84,7 @@ export class SigningKeysService {
     this.maxTokenLifetimeSeconds = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
     this.refreshIntervalMs = options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
     this.clockSkewSeconds = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+    this.secretBox = options.secretBox ?? new SharedSecretBox(deps);
     for (const [name, value] of [
       ["maxTokenLifetimeSeconds", this.maxTokenLifetimeSeconds],
       ["refreshIntervalMs", this.refreshIntervalMs],
@@ -112,9 +126,15 @@ export class SigningKeysService {
     this.refresher = undefined;
   }
 
-  /** Loads the stored keys and, if none may sign, creates one (audited as `signing_key.created`). */
+  /**
+   * Loads the stored keys, seals any an earlier version stored in plain text, and, if none may
+   * sign, creates one (audited as `signing_key.created`).
+   */
   async ensureActiveKey(): Promise<SigningKeyRecord> {
-    this.learn(await listSigningKeyRows(this.deps.store.db));
+    const box = await this.secretBox.open();
+    const stored = await listSigningKeyRows(this.deps.store.db);
+    this.learn(box, stored);
+    if (stored.some(isPlaintextSigningKeyRow)) await this.sealPlaintextKeys(box);
     if (this.active !== undefined) return this.active;
     const { rows, created } = await this.deps.store.write(async (ctx) => {
       // Read again under the write lock: a replica starting at the same moment may have made one.
@@ -122,7 +142,7 @@ export class SigningKeysService {
       if (current.some((row) => row.retired_at === null)) return { rows: current, created: undefined };
       const at = isoAt(this.deps.clock.now());
       const key = generateSigningKey(this.newKid(), at);
-      await insertSigningKey(ctx.db, key);
+      await insertSigningKey(ctx.db, key, box);
       await ctx.appendAudit([
         {
           at,
@@ -136,7 +156,7 @@ export class SigningKeysService {
       ctx.changed(SIGNING_KEYS_SUBJECT);
       return { rows: current, created: key };
     });
-    this.learn(rows, created ? [created] : []);
+    this.learn(box, rows, created ? [created] : []);
     return this.activeKey();
   }
 
@@ -160,15 +180,16 @@ export class SigningKeysService {
   async rotate(by: Principal): Promise<Rotation> {
     const at = isoAt(this.deps.clock.now());
     const next = generateSigningKey(this.newKid(), at);
+    const box = await this.secretBox.open();
     const { rows, retired } = await this.deps.store.write(async (ctx) => {
       // Rotate what is stored, not what this replica has cached: another may have rotated since.
       const current = await listSigningKeyRows(ctx.db);
       const active = current
         .filter((row) => row.retired_at === null)
-        .map((row) => this.byKid.get(row.kid) ?? signingKeyFromRow(row));
+        .map((row) => this.byKid.get(row.kid) ?? signingKeyFromRow(row, box));
       const retiredKeys = rotateSigningKeys(active, next, at).filter((key) => key.kid !== next.kid);
-      for (const key of retiredKeys) await retireSigningKeyRow(ctx.db, key);
-      await insertSigningKey(ctx.db, next);
+      for (const key of retiredKeys) await retireSigningKeyRow(ctx.db, key, box);
+      await insertSigningKey(ctx.db, next, box);
       await ctx.appendAudit([
         {
           at,
@@ -182,7 +203,7 @@ export class SigningKeysService {
       ctx.changed(SIGNING_KEYS_SUBJECT);
       return { rows: current, retired: retiredKeys };
     });
-    this.learn(rows, [...retired, next]);
+    this.learn(box, rows, [...retired, next]);
     return { kid: next.kid, retired: retired.map((key) => key.kid) };
   }
 
@@ -193,8 +214,9 @@ export class SigningKeysService {
   reload(): Promise<void> {
     if (this.queued) return this.queued;
     if (this.inFlight === undefined) {
-      this.inFlight = listSigningKeyRows(this.deps.store.db)
-        .then((rows) => this.learn(rows))
+      this.inFlight = this.secretBox
+        .open()
+        .then(async (box) => this.learn(box, await listSigningKeyRows(this.deps.store.db)))
         .finally(() => {
           this.inFlight = undefined;
         });
@@ -225,16 +247,41 @@ export class SigningKeysService {
    * Merges stored rows and freshly written keys into the keyring. Keys only ever appear and retire,
    * so a read that raced with a rotation can never bring a retired key back to signing.
    */
-  private learn(rows: SigningKeyRow[], written: SigningKeyRecord[] = []): void {
+  private learn(box: SecretBox, rows: SigningKeyRow[], written: SigningKeyRecord[] = []): void {
     for (const row of rows) {
       const known = this.byKid.get(row.kid);
-      // Parsing imports and checks the private key: once per key, not on every refresh.
-      if (known === undefined) this.remember(signingKeyFromRow(row));
+      // Opening and parsing imports and checks the private key: once per key, not on every refresh.
+      if (known === undefined) this.remember(signingKeyFromRow(row, box));
       else if (row.retired_at !== null) this.remember(retireSigningKey(known, row.retired_at));
     }
     for (const key of written) this.remember(key);
     const keys = [...this.byKid.values()];
     this.active = keys.some((key) => key.retired_at === null) ? activeSigningKey(keys) : undefined;
+  }
+
+  /**
+   * Seals the private keys of records an earlier version stored in plain text, one audit entry
+   * (`signing_key.sealed`, public parts only) per key. Read again under the write lock, so replicas
+   * starting at once seal each record once.
+   */
+  private async sealPlaintextKeys(box: SecretBox): Promise<void> {
+    await this.deps.store.write(async (ctx) => {
+      const at = isoAt(this.deps.clock.now());
+      for (const row of (await listSigningKeyRows(ctx.db)).filter(isPlaintextSigningKeyRow)) {
+        const key = signingKeyFromRow(row, box);
+        if (!(await sealSigningKeyRow(ctx.db, row, key, box))) continue;
+        await ctx.appendAudit([
+          {
+            at,
+            kind: "signing_key.sealed",
+            subject_id: key.kid,
+            correlation_id: null,
+            actor: SYSTEM_ACTOR,
+            data: { kid: key.kid, public_jwk: key.public_jwk },
+          },
+        ]);
+      }
+    });
   }
 
   private remember(key: SigningKeyRecord): void {

@@ -4,6 +4,7 @@
 
 import type { Principal } from "@countersign/core";
 import type { ServiceDeps } from "../services/deps.ts";
+import { SharedSecretBox } from "../services/secret-box.ts";
 import { type CallbackSigning, CallbackSigningKeys } from "./callback-signing.ts";
 import { WebhookDeliveries } from "./deliveries.ts";
 import { type CreateEndpointInput, type EndpointWithSecret, WebhookEndpoints } from "./endpoints.ts";
@@ -12,7 +13,7 @@ import { Outbox } from "./outbox.ts";
 import type { DeliveryFilter } from "./repo.ts";
 import type { DeliveryResource, EndpointResource } from "./resources.ts";
 import { DEFAULT_RETRY_SCHEDULE, sweepIntervalMs } from "./schedule.ts";
-import { openSecretBox, type SecretKeyOptions } from "./sealing.ts";
+import type { SecretKeyOptions } from "./sealing.ts";
 import type { SecretBox } from "./secrets.ts";
 import { OutboundPolicy, type Resolver } from "./ssrf.ts";
 import type { WebhooksState } from "./state.ts";
@@ -43,6 +44,7 @@ export class WebhooksService {
   private policy = new OutboundPolicy([]);
   private schedule: readonly number[] = DEFAULT_RETRY_SCHEDULE;
   private box: SecretBox | undefined;
+  private readonly secretBox: SharedSecretBox;
   private client: OutboundClient | undefined;
   private deliveryWorker: DeliveryWorker | undefined;
   private readonly endpoints: WebhookEndpoints;
@@ -50,8 +52,10 @@ export class WebhooksService {
   private readonly deliveries: WebhookDeliveries;
   private readonly targets: DeliveryTargets;
 
-  constructor(deps: ServiceDeps) {
+  /** `secretBox` is the server's shared box (the signing keys seal under it too); else its own. */
+  constructor(deps: ServiceDeps, secretBox: SharedSecretBox = new SharedSecretBox(deps)) {
     this.deps = deps;
+    this.secretBox = secretBox;
     this.outbox = new Outbox({
       ids: deps.ids,
       now: () => deps.clock.now(),
@@ -86,7 +90,7 @@ export class WebhooksService {
     if (this.deliveryWorker) return;
     this.policy = new OutboundPolicy(settings.outboundAllowlist ?? [], options.resolver);
     this.schedule = settings.webhookRetrySchedule ?? DEFAULT_RETRY_SCHEDULE;
-    this.box = await openSecretBox(this.deps, options);
+    this.box = await this.secretBox.open(options);
     await this.callbacks.ensure();
     const timeoutMs = options.timeoutMs ?? 15_000;
     this.client = new OutboundClient({ policy: this.policy, timeoutMs });
