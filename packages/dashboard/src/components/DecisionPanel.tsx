@@ -1,12 +1,15 @@
+// The decision panel of a request: the actions that fit its type, the note once it is settled or
+// awaiting others, and the approve and reject dialogs; pending edits and argument editing live apart.
+
 import { useEffect, useId, useRef, useState } from "react";
 import { useApp } from "../app-context.ts";
 import { ApiError, describeError, enc } from "../lib/api.ts";
-import { diffJson } from "../lib/diff.ts";
-import { shortHash } from "../lib/json.ts";
-import type { ApprovalRequest, PendingEdit } from "../lib/types.ts";
-import { ArgsDiff, type ArgsDraft, ArgsEditor, initialDraft } from "./ArgsEditor.tsx";
+import type { ApprovalRequest } from "../lib/types.ts";
+import { type ArgsDraft, initialDraft } from "./ArgsEditor.tsx";
 import { statusLabel } from "./Badges.tsx";
 import { Dialog } from "./Dialog.tsx";
+import { EditArgsDialog } from "./EditArgsDialog.tsx";
+import { ApproveEditDialog, PendingEditsList } from "./PendingEdits.tsx";
 import { requestHeadline } from "./RequestList.tsx";
 import { SafeText } from "./SafeText.tsx";
 
@@ -35,13 +38,6 @@ export function decidedBy(r: ApprovalRequest): string {
   if (r.status === "timed_out") return "nobody in time";
   const reviews = r.response?.reviews ?? [];
   return reviews[reviews.length - 1]?.reviewer.name ?? "someone";
-}
-
-/** Who has approved an edit so far, and how far it is from the quorum, for people. */
-function editProgress(e: PendingEdit): string {
-  const names = (e.quorum.approvers ?? []).map((a) => a.name);
-  const by = names.length > 0 ? `Approved by ${names.join(", ")}` : "Approved";
-  return `${by}: ${e.quorum.approvals} of ${e.quorum.required} approvals`;
 }
 
 /**
@@ -236,33 +232,15 @@ export function DecisionPanel({
       </div>
 
       {edits.length > 0 && r.tool && (
-        <div className="pending-edits">
-          <h4>Edited arguments awaiting approval</h4>
-          <p className="muted">
-            Each approval counts only for the exact arguments approved: approving the proposed arguments does
-            not approve these edits, nor the other way round.
-          </p>
-          <ul className="plain">
-            {edits.map((e) => (
-              <li key={e.args_hash}>
-                <p>
-                  <SafeText text={editProgress(e)} /> (hash <code>{shortHash(e.args_hash)}</code>)
-                </p>
-                <ArgsDiff changes={diffJson(r.tool?.args, e.args)} />
-                <button
-                  type="button"
-                  disabled={locked}
-                  onClick={() => {
-                    setEditHash(e.args_hash);
-                    setOpen("approve-edit");
-                  }}
-                >
-                  Approve these arguments…
-                </button>
-              </li>
-            ))}
-          </ul>
-        </div>
+        <PendingEditsList
+          proposed={r.tool.args}
+          edits={edits}
+          locked={locked}
+          onApprove={(hash) => {
+            setEditHash(hash);
+            setOpen("approve-edit");
+          }}
+        />
       )}
 
       {open === "approve" && (
@@ -341,79 +319,42 @@ export function DecisionPanel({
       )}
 
       {open === "approve-edit" && r.tool && editToApprove && (
-        <Dialog title="Approve these edited arguments?" onClose={() => setOpen(null)}>
-          {lockedNote}
-          <p>
-            Runs <code>{r.tool.name}</code> with these edited arguments (hash{" "}
-            <code>{shortHash(editToApprove.args_hash)}</code>) instead of the proposed ones, once enough
-            approvers approve exactly them. <SafeText text={editProgress(editToApprove)} />.
-          </p>
-          <ArgsDiff changes={diffJson(r.tool.args, editToApprove.args)} />
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              void send(
-                { approved: true, modified_args: editToApprove.args, ...withComment(comment) },
-                "Approved the edited arguments",
-              );
-            }}
-          >
-            <label htmlFor={`${id}-approve-edit-comment`}>Comment (optional; Enter approves)</label>
-            <input
-              id={`${id}-approve-edit-comment`}
-              type="text"
-              className="wide-input"
-              value={comment}
-              onChange={(e) => setComment(e.target.value)}
-            />
-            <div className="actions">
-              <button type="submit" className="primary approve" disabled={locked}>
-                Approve these arguments
-              </button>
-              <button type="button" onClick={() => setOpen(null)}>
-                Cancel
-              </button>
-            </div>
-          </form>
-        </Dialog>
+        <ApproveEditDialog
+          id={id}
+          tool={r.tool}
+          edit={editToApprove}
+          lockedNote={lockedNote}
+          locked={locked}
+          comment={comment}
+          onComment={setComment}
+          onApprove={() =>
+            void send(
+              { approved: true, modified_args: editToApprove.args, ...withComment(comment) },
+              "Approved the edited arguments",
+            )
+          }
+          onClose={() => setOpen(null)}
+        />
       )}
 
       {open === "edit" && r.tool && (
-        <Dialog title={`Edit the arguments of ${r.tool.name}`} onClose={() => setOpen(null)}>
-          {lockedNote}
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              if (draft.parsed.ok && draft.changes.length > 0) {
-                void send(
-                  { approved: true, modified_args: draft.parsed.value, ...withComment(comment) },
-                  "Approved with edited arguments",
-                );
-              }
-            }}
-          >
-            <ArgsEditor proposed={r.tool.args} draft={draft} onChange={setDraft} disabled={locked} />
-            <label htmlFor={`${id}-edit-comment`}>Comment (optional)</label>
-            <textarea
-              id={`${id}-edit-comment`}
-              rows={2}
-              value={comment}
-              onChange={(e) => setComment(e.target.value)}
-            />
-            <div className="actions">
-              <button
-                type="submit"
-                className="primary approve"
-                disabled={locked || !draft.parsed.ok || draft.changes.length === 0}
-              >
-                Approve with these arguments
-              </button>
-              <button type="button" onClick={() => setOpen(null)}>
-                Cancel
-              </button>
-            </div>
-          </form>
-        </Dialog>
+        <EditArgsDialog
+          id={id}
+          tool={r.tool}
+          lockedNote={lockedNote}
+          locked={locked}
+          draft={draft}
+          onDraft={setDraft}
+          comment={comment}
+          onComment={setComment}
+          onApprove={(args) =>
+            void send(
+              { approved: true, modified_args: args, ...withComment(comment) },
+              "Approved with edited arguments",
+            )
+          }
+          onClose={() => setOpen(null)}
+        />
       )}
     </section>
   );

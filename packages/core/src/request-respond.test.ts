@@ -1,42 +1,19 @@
+// Tests of responding to a request (request-respond.ts): quorum counted per exact arguments approved,
+// response validation, eligibility of responders and separation of duties.
+
 import { describe, expect, it } from "vitest";
-import { ConflictError, ForbiddenError, ValidationError } from "./errors.ts";
+import { ConflictError, ForbiddenError } from "./errors.ts";
 import { argsHash } from "./hash.ts";
+import { agent, make, now, r1, r2, r3 } from "./request.testkit.ts";
 import { createRequest } from "./request-create.ts";
 import { respond } from "./request-respond.ts";
-import { cancelRequest, expireRequest } from "./request-terminal.ts";
-import type { ApprovalRequest, NewRequestInput, Principal, Review } from "./request-types.ts";
-import { upgradeRequest, upgradeReview } from "./request-upgrade.ts";
+import { cancelRequest } from "./request-terminal.ts";
+import type { ApprovalRequest, Principal, Review } from "./request-types.ts";
 import { assessResponder, NotEligibleError, SeparationOfDutiesError } from "./routing/eligibility.ts";
 import { reviewer } from "./routing/routing.testkit.ts";
 import type { RequesterFacts, RoutingReviewer } from "./routing/types.ts";
 
-const agent: Principal = { key_id: "key_a", name: "bot", role: "agent" };
-const r1: Principal = { key_id: "key_r1", name: "ann", role: "reviewer" };
-const r2: Principal = { key_id: "key_r2", name: "bob", role: "reviewer" };
-const r3: Principal = { key_id: "key_r3", name: "cat", role: "reviewer" };
-const now = Date.UTC(2026, 0, 1);
-
-function make(input: NewRequestInput): ApprovalRequest {
-  return createRequest(input, { id: "req_1", now, by: agent }).request;
-}
-
 describe("request lifecycle", () => {
-  it("needs a question or a title, options for decisions, and quorum only for approvals", () => {
-    expect(() => make({})).toThrow(ValidationError);
-    expect(() => make({ type: "decision", question: "?", options: [{ name: "a" }] })).toThrow("two options");
-    expect(() => make({ type: "decision", question: "?", options: [{ name: "a" }, { name: "a" }] })).toThrow(
-      "duplicate",
-    );
-    expect(() => make({ type: "input", question: "?", required_approvals: 2 })).toThrow(ValidationError);
-    expect(make({ title: "t", ttl_seconds: 60 }).expires_at).toBe(new Date(now + 60_000).toISOString());
-  });
-
-  it("merges required_role and required_roles without duplicates", () => {
-    expect(
-      make({ question: "?", required_role: "ops", required_roles: ["ops", "finance"] }).required_roles,
-    ).toEqual(["ops", "finance"]);
-  });
-
   it("approves after N distinct approvals; records proposed and approved argument hashes", () => {
     const req = make({ question: "?", required_approvals: 2, tool: { name: "pay", args: { amount: 10 } } });
     const first = respond(
@@ -234,25 +211,6 @@ describe("request lifecycle", () => {
     );
   });
 
-  it("times out only after the TTL, as timed_out and not rejected", () => {
-    const req = make({ question: "?", ttl_seconds: 10 });
-    expect(expireRequest(req, now + 9_999)).toBeNull();
-    const t = expireRequest(req, now + 10_000);
-    expect(t?.request.status).toBe("timed_out");
-    expect(t?.request.response).toBeNull();
-    expect(t?.audit[0]?.kind).toBe("request.timed_out");
-    expect(expireRequest(make({ question: "no ttl" }), now + 1e12)).toBeNull();
-  });
-
-  it("lets only the creating agent or an admin cancel", () => {
-    const req = make({ question: "?" });
-    expect(() => cancelRequest(req, { now, by: { key_id: "key_other", name: "o", role: "agent" } })).toThrow(
-      ForbiddenError,
-    );
-    expect(() => cancelRequest(req, { now, by: r1 })).toThrow(ForbiddenError);
-    expect(cancelRequest(req, { now, by: agent, reason: "done" }).request.cancellation?.reason).toBe("done");
-  });
-
   it("keeps reviews typed", () => {
     const req = make({ question: "?" });
     const { review } = respond(
@@ -263,81 +221,6 @@ describe("request lifecycle", () => {
     );
     const typed: Review = review;
     expect(typed).toMatchObject({ id: "rev_9", decision: "approve", channel: "api", comment: "ok" });
-  });
-});
-
-describe("routing at creation", () => {
-  const finance = reviewer("fin", { roles: ["finance"] });
-
-  it("records request.routed with who and why for requests with required roles", () => {
-    const t = createRequest(
-      { question: "?", required_roles: ["finance"] },
-      { id: "req_1", now, by: agent, reviewers: [finance] },
-    );
-    expect(t.request.routing).toMatchObject({ state: "routed", tier: "primary", escalations: 0 });
-    expect(t.audit.map((a) => a.kind)).toEqual(["request.created", "request.routed"]);
-    expect(t.audit[1]?.data.assignees).toEqual([
-      {
-        reviewer_id: "rvw_fin",
-        key_id: "key_fin",
-        name: "fin",
-        roles: ["finance"],
-        tier: "primary",
-        reason: "holds finance, on shift",
-      },
-    ]);
-  });
-
-  it("creates an unroutable request anyway, flagged, with a warning and request.unroutable", () => {
-    const t = createRequest(
-      { question: "?", required_roles: ["legal"] },
-      { id: "req_1", now, by: agent, reviewers: [finance] },
-    );
-    expect(t.request.status).toBe("pending");
-    expect(t.request.routing?.state).toBe("unroutable");
-    expect(t.request.routing?.warnings.map((w) => w.code)).toEqual(["role_unmapped"]);
-    expect(t.audit.map((a) => a.kind)).toEqual(["request.created", "request.unroutable"]);
-  });
-
-  it("does not route open requests, so they add no audit entry", () => {
-    const t = createRequest({ question: "?" }, { id: "req_1", now, by: agent, reviewers: [finance] });
-    expect(t.request.routing?.state).toBe("open");
-    expect(t.audit.map((a) => a.kind)).toEqual(["request.created"]);
-  });
-
-  it("escalates by priority unless told otherwise", () => {
-    const after = (input: Partial<NewRequestInput>) =>
-      createRequest({ question: "?", ...input }, { id: "req_1", now, by: agent }).request.routing;
-    expect(after({ priority: "urgent" })?.escalate_after_seconds).toBe(180);
-    expect(after({ priority: "high" })?.escalate_after_seconds).toBe(600);
-    expect(after({})?.next_escalation_at).toBe(new Date(now + 1800_000).toISOString());
-    expect(after({ priority: "low" })?.next_escalation_at).toBeNull();
-    expect(after({ priority: "urgent", escalate_after_seconds: 42 })?.escalate_after_seconds).toBe(42);
-    expect(after({ escalate_after_seconds: null })?.next_escalation_at).toBeNull();
-    const custom = createRequest(
-      { question: "?", priority: "low" },
-      { id: "req_1", now, by: agent, escalation: { urgent: 60, high: 120, normal: 300, low: 3600 } },
-    );
-    expect(custom.request.routing?.escalate_after_seconds).toBe(3600);
-  });
-
-  it("refuses distinct roles that can never be satisfied", () => {
-    expect(() =>
-      make({ question: "?", required_roles: ["a"], required_approvals: 2, require_distinct_roles: true }),
-    ).toThrow(ValidationError);
-    expect(() =>
-      make({ type: "input", question: "?", required_roles: ["a"], require_distinct_roles: true }),
-    ).toThrow(ValidationError);
-    expect(
-      make({ question: "?", required_roles: ["a", "b"], required_approvals: 2, require_distinct_roles: true })
-        .quorum,
-    ).toMatchObject({
-      required: 2,
-      approvals: 0,
-      distinct_roles: true,
-      missing_roles: ["a", "b"],
-      summary: "0 of 2",
-    });
   });
 });
 
@@ -454,29 +337,5 @@ describe("eligibility and separation of duties when responding", () => {
     expect(b.audit[0]?.data.counted).toBe(false);
     const c = answer(b.request, [a.review, b.review], legal, asKey(legal));
     expect(c.request.status).toBe("approved");
-  });
-});
-
-describe("documents stored before routing existed", () => {
-  it("are upgraded to the current shape on read", () => {
-    const legacy = {
-      ...make({ question: "?", required_approvals: 2 }),
-      quorum: { required: 2, approvals: 1 },
-    } as unknown as ApprovalRequest;
-    delete (legacy as Partial<ApprovalRequest>).routing;
-    delete (legacy as Partial<ApprovalRequest>).require_distinct_roles;
-    const up = upgradeRequest(legacy);
-    expect(up.routing).toBeNull();
-    expect(up.require_distinct_roles).toBe(false);
-    expect(up.quorum).toMatchObject({ required: 2, approvals: 1, remaining: 1, summary: "1 of 2" });
-    expect(up.pending_edits).toEqual([]);
-    const beforeEdits = { ...make({ question: "?" }) } as Partial<ApprovalRequest>;
-    delete beforeEdits.pending_edits;
-    expect(upgradeRequest(beforeEdits as ApprovalRequest).pending_edits).toEqual([]);
-    const review = {
-      ...respond(make({ question: "?" }), [], { approved: true }, { reviewId: "r", now, by: r1 }).review,
-    } as Partial<Review>;
-    delete review.reviewer_id;
-    expect(upgradeReview(review as Review)).toMatchObject({ reviewer_id: null, roles: [], override: false });
   });
 });
