@@ -49,26 +49,43 @@ export async function createTestStore(kind: StorageKind): Promise<TestStore> {
   if (!TEST_DATABASE_URL) throw new Error("COUNTERSIGN_TEST_DATABASE_URL is not set");
   const url = TEST_DATABASE_URL;
   const schema = `cs_test_${randomBytes(6).toString("hex")}`;
-  const open = async () => {
-    const s = await openPostgresStore({ connectionString: url, schema, poolSize: 5 });
-    opened.push(s);
-    return s;
-  };
+  const open = () =>
+    withSchemaLock(url, async () => {
+      const s = await openPostgresStore({ connectionString: url, schema, poolSize: 5 });
+      opened.push(s);
+      return s;
+    });
   const store = await open();
   return {
     store,
     reopen: open,
     cleanup: async () => {
       for (const s of opened) await s.close().catch(() => {});
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
+      await withSchemaLock(url, async (client) => {
         await client.query(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await client.end();
-      }
+      });
     },
   };
+}
+
+/**
+ * Test files run in parallel, each creating and dropping its own schema. Migrations read the
+ * catalogue across schemas, and a schema dropped in the middle of that read fails it ("schema …
+ * does not exist"), so creating and dropping test schemas take turns under one advisory lock.
+ */
+async function withSchemaLock<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock(727274)");
+    try {
+      return await fn(client);
+    } finally {
+      await client.query("select pg_advisory_unlock(727274)");
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 export interface TestServer {
