@@ -2,6 +2,7 @@ import type { ApprovalRequest, Review } from "@countersign/core";
 import { sql } from "kysely";
 import type { Executor } from "./executor.ts";
 import { QueryTemplate } from "./query-template.ts";
+import { hasRole } from "./reviewers-repo.ts";
 
 function rolesColumn(roles: string[]): string {
   return roles.length === 0 ? "" : `|${roles.join("|")}|`;
@@ -103,17 +104,10 @@ export async function listRequests(db: Executor, filter: RequestFilter): Promise
   if (filter.status) query = query.where("status", "=", filter.status);
   if (filter.correlation_id) query = query.where("correlation_id", "=", filter.correlation_id);
   if (filter.created_by_key_id) query = query.where("created_by_key_id", "=", filter.created_by_key_id);
-  if (filter.role) {
-    // `roles` holds `|a|b|`; match one whole role, with LIKE wildcards in the name taken literally.
-    query = query.where(sql<boolean>`roles like ${`%|${escapeLike(filter.role)}|%`} escape '\\'`);
-  }
+  if (filter.role) query = query.where(hasRole("roles", filter.role));
   if (filter.before_id) query = query.where("id", "<", filter.before_id);
   const rows = await query.execute();
   return rows.map((r) => JSON.parse(r.doc) as ApprovalRequest);
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export async function listRequestsByCorrelation(

@@ -74,13 +74,7 @@ export class KillSwitchService {
 
   /** The switch covering the agent and run of a request (an approved one included), if any. */
   async coveringRequest(db: Executor, request: ApprovalRequest): Promise<KillSwitch | undefined> {
-    const runId = request.governance?.run_id ?? request.source?.run_id ?? request.correlation_id;
-    const found = await this.matching(db, {
-      agentKeyId: request.created_by.key_id,
-      agentName: request.created_by.name,
-      runId,
-    });
-    return found[0];
+    return (await this.matching(db, identityOf(request)))[0];
   }
 
   async list(includeReleased: boolean): Promise<KillSwitch[]> {
@@ -237,7 +231,12 @@ function covers(ks: KillSwitch, who: CallIdentity): boolean {
   }
 }
 
-function coversRequest(ks: KillSwitch, request: ApprovalRequest): boolean {
+/** The agent and run a request belongs to, as kill switches see them. */
+function identityOf(request: ApprovalRequest): CallIdentity {
   const runId = request.governance?.run_id ?? request.source?.run_id ?? request.correlation_id;
-  return covers(ks, { agentKeyId: request.created_by.key_id, agentName: request.created_by.name, runId });
+  return { agentKeyId: request.created_by.key_id, agentName: request.created_by.name, runId };
+}
+
+function coversRequest(ks: KillSwitch, request: ApprovalRequest): boolean {
+  return covers(ks, identityOf(request));
 }
