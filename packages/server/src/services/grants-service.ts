@@ -253,6 +253,25 @@ export class GrantsService {
   }
 }
 
+/**
+ * A grant's tool pattern and condition never change after it is created, so they are compiled once
+ * per grant rather than on every governed call that looks for a standing approval.
+ */
+const matchers = new Map<string, (input: PolicyInput) => boolean>();
+const MAX_MATCHERS = 10_000;
+
+function matcherOf(grant: Grant): (input: PolicyInput) => boolean {
+  let matcher = matchers.get(grant.id);
+  if (!matcher) {
+    const tool = compileGlob(grant.tool);
+    const condition = grant.conditions === null ? null : compileCondition(grant.conditions, "$.conditions");
+    matcher = (input) => tool.test(input.tool) && (condition === null || condition.test(input));
+    if (matchers.size >= MAX_MATCHERS) matchers.clear();
+    matchers.set(grant.id, matcher);
+  }
+  return matcher;
+}
+
 function applies(grant: Grant, who: CallIdentity, input: PolicyInput, now: number): boolean {
   if (grant.revoked_at) return false;
   if (grant.expires_at && Date.parse(grant.expires_at) <= now) return false;
@@ -260,10 +279,7 @@ function applies(grant: Grant, who: CallIdentity, input: PolicyInput, now: numbe
   // By key id only: key names are not unique.
   if (grant.agent !== null && grant.agent !== who.agentKeyId) return false;
   if (grant.run_id !== null && grant.run_id !== who.runId) return false;
-  if (!compileGlob(grant.tool).test(input.tool)) return false;
-  if (grant.conditions !== null && !compileCondition(grant.conditions, "$.conditions").test(input))
-    return false;
-  return true;
+  return matcherOf(grant)(input);
 }
 
 /** Whether the grant's giver could have approved this call alone (admins: anything). */
