@@ -44,6 +44,11 @@ const insertAudit = new QueryTemplate<AuditColumn>((db, p) =>
   }),
 );
 
+type Outcome = { ok: true; value: unknown; after: Array<() => void> } | { ok: false; error: unknown };
+
+/** Thrown to abandon an optimistic (savepoint-free) batch after one of its units failed. */
+class RetryWithSavepoints extends Error {}
+
 interface PendingUnit {
   run: (ctx: WriteContext) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -140,37 +145,20 @@ export class GroupCommitStore implements Store {
   }
 
   private async commitBatch(batch: PendingUnit[]): Promise<void> {
-    const outcomes: Array<
-      { ok: true; value: unknown; after: Array<() => void> } | { ok: false; error: unknown }
-    > = [];
+    let outcomes: Outcome[];
     const changed = new Set<string>();
     try {
-      await this.writer.transaction().execute(async (trx) => {
-        const head = await this.lockHead(trx);
-        const useSavepoints = batch.length > 1;
-        for (const unit of batch) {
-          const before = { ...head };
-          const after: Array<() => void> = [];
-          const unitChanged: string[] = [];
-          const ctx = this.context(trx, head, after, unitChanged);
-          if (useSavepoints) await sql`savepoint cs_unit`.execute(trx);
-          try {
-            const value = await unit.run(ctx);
-            if (useSavepoints) await sql`release savepoint cs_unit`.execute(trx);
-            outcomes.push({ ok: true, value, after });
-            for (const id of unitChanged) changed.add(id);
-          } catch (error) {
-            if (!useSavepoints) throw error;
-            await sql`rollback to savepoint cs_unit`.execute(trx);
-            await sql`release savepoint cs_unit`.execute(trx);
-            head.seq = before.seq;
-            head.hash = before.hash;
-            outcomes.push({ ok: false, error });
-          }
-        }
-        if (head.dirty) await updateHead.execute(trx, { seq: head.seq, hash: head.hash });
-        if (changed.size > 0 && this.options.notify) await this.options.notify(trx, [...changed]);
-      });
+      // Optimistic first: the units of a batch almost always all succeed, and a savepoint around
+      // each one is not free (SQLite copies every page a unit touches into a sub-journal first,
+      // which made each insert several times slower). If any unit throws, the whole transaction is
+      // rolled back and the batch runs again with a savepoint per unit, so the others still commit.
+      const attempt = batch.length > 1 ? await this.runBatch(batch, false, changed) : undefined;
+      if (attempt) {
+        outcomes = attempt;
+      } else {
+        changed.clear();
+        outcomes = (await this.runBatch(batch, batch.length > 1, changed)) ?? [];
+      }
     } catch (error) {
       // The shared transaction failed as a whole (a single unit threw, or COMMIT failed).
       const failure = batch.length === 1 ? error : toUnavailable(error);
@@ -191,6 +179,51 @@ export class GroupCommitStore implements Store {
       }
     });
     for (const id of changed) this.changes.publish(id);
+  }
+
+  /**
+   * Runs the batch in one transaction and commits it. With savepoints, a failing unit is rolled
+   * back alone and its error kept as its outcome. Without, the first failing unit rolls back the
+   * whole transaction and the answer is `undefined` (run again with savepoints): units may run
+   * more than once, which is why they keep their side effects in the transaction or `afterCommit`.
+   */
+  private async runBatch(
+    batch: PendingUnit[],
+    useSavepoints: boolean,
+    changed: Set<string>,
+  ): Promise<Outcome[] | undefined> {
+    const outcomes: Outcome[] = [];
+    try {
+      await this.writer.transaction().execute(async (trx) => {
+        const head = await this.lockHead(trx);
+        for (const unit of batch) {
+          const before = { ...head };
+          const after: Array<() => void> = [];
+          const unitChanged: string[] = [];
+          const ctx = this.context(trx, head, after, unitChanged);
+          if (useSavepoints) await sql`savepoint cs_unit`.execute(trx);
+          try {
+            const value = await unit.run(ctx);
+            if (useSavepoints) await sql`release savepoint cs_unit`.execute(trx);
+            outcomes.push({ ok: true, value, after });
+            for (const id of unitChanged) changed.add(id);
+          } catch (error) {
+            if (!useSavepoints) throw batch.length > 1 ? new RetryWithSavepoints() : error;
+            await sql`rollback to savepoint cs_unit`.execute(trx);
+            await sql`release savepoint cs_unit`.execute(trx);
+            head.seq = before.seq;
+            head.hash = before.hash;
+            outcomes.push({ ok: false, error });
+          }
+        }
+        if (head.dirty) await updateHead.execute(trx, { seq: head.seq, hash: head.hash });
+        if (changed.size > 0 && this.options.notify) await this.options.notify(trx, [...changed]);
+      });
+    } catch (error) {
+      if (error instanceof RetryWithSavepoints) return undefined;
+      throw error;
+    }
+    return outcomes;
   }
 
   private async lockHead(trx: Transaction<Database>): Promise<{ seq: number; hash: string; dirty: boolean }> {

@@ -56,6 +56,9 @@ function openConnection(path: string): DatabaseSync {
   // FULL: a commit is on disk (the WAL is fsynced) before COMMIT returns; we answer only after that.
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");
+  // Savepoint sub-journals (the group commit's fallback path) in memory, not in a temporary file:
+  // they only serve a rollback inside a transaction and never need to survive a crash.
+  db.exec("PRAGMA temp_store = MEMORY");
   return db;
 }
 
