@@ -22,6 +22,7 @@ import {
   revokeKey,
 } from "../repos/keys-repo.ts";
 import type { ServiceDeps } from "./deps.ts";
+import { KEYS_SUBJECT, PrincipalCache } from "./principal-cache.ts";
 
 export interface PublicKey {
   id: string;
@@ -47,8 +48,11 @@ export function publicKey(k: KeyRecord): PublicKey {
 
 export class KeysService {
   private readonly deps: ServiceDeps;
+  private readonly principals: PrincipalCache;
   constructor(deps: ServiceDeps) {
     this.deps = deps;
+    this.principals = new PrincipalCache(() => deps.clock.now());
+    deps.store.changes.subscribe(KEYS_SUBJECT, () => this.principals.clear());
   }
 
   /** Creates a key; the secret is returned once and only its hash is stored. */
@@ -103,11 +107,16 @@ export class KeysService {
   async authenticate(secret: string): Promise<Principal | undefined> {
     if (!looksLikeKeySecret(secret)) return undefined;
     const hash = hashKeySecret(secret);
+    const cached = this.principals.get(hash);
+    if (cached) return cached;
     const key = await findKeyBySecretHash(this.deps.store.db, hash);
     // The lookup is by hash of a 256-bit secret; compare again in constant time all the same.
     if (!key || key.revoked_at !== null) return undefined;
     if (!timingSafeEqual(Buffer.from(key.secret_hash), Buffer.from(hash))) return undefined;
-    return { key_id: key.id, name: key.name, role: key.role };
+    // Frozen: the same object now answers many requests.
+    const principal: Principal = Object.freeze({ key_id: key.id, name: key.name, role: key.role });
+    this.principals.set(hash, principal);
+    return principal;
   }
 
   async list(includeRevoked: boolean): Promise<PublicKey[]> {
@@ -134,6 +143,8 @@ export class KeysService {
           data: { name: key.name, role: key.role },
         },
       ]);
+      // Every process and replica forgets the principals it remembered once this commits.
+      ctx.changed(KEYS_SUBJECT);
     });
     const key = await getKey(this.deps.store.db, id);
     if (!key) throw new NotFoundError(`no key ${id}`);
