@@ -53,6 +53,8 @@ export function createServices(
   const signingKeys = new SigningKeysService(deps, { secretBox });
   const tokens = new TokensService(deps, signingKeys, { killSwitch });
   requests.addHooks(governanceHooks(policy, tokens, clock));
+  const webhooks = new WebhooksService(deps, secretBox);
+  requests.checkCallbackUrlsWith((url) => webhooks.outbox.checkCallbackUrl(url));
   return {
     store,
     keys: new KeysService(deps),
@@ -68,7 +70,7 @@ export function createServices(
     signingKeys,
     tokens,
     metrics: new Metrics(store),
-    webhooks: new WebhooksService(deps, secretBox),
+    webhooks,
     dashboard: createDashboard(deps, requests),
   };
 }

@@ -47,6 +47,9 @@ export interface RespondHooks {
   decided?(ctx: WriteContext, request: ApprovalRequest): Promise<ApprovalRequest>;
 }
 
+/** Refuses a callback URL the server may not call (throws a ValidationError naming `/callback_url`). */
+export type CallbackUrlCheck = (url: string) => void;
+
 export interface CreateOutcome {
   request: ApprovalRequest;
   /** True when an identical earlier create was replayed (HTTP 200 instead of 201). */
@@ -63,6 +66,7 @@ export class RequestsService {
   private readonly hooks: RespondHooks[] = [];
   private readonly escalation: EscalationDefaults;
   private readonly escalator: EscalationService;
+  private callbackUrlCheck: CallbackUrlCheck | undefined;
   constructor(deps: ServiceDeps, options: RequestsOptions = {}) {
     this.deps = deps;
     this.escalation = { ...DEFAULT_ESCALATION, ...options.escalation };
@@ -71,6 +75,11 @@ export class RequestsService {
 
   addHooks(hooks: RespondHooks): void {
     this.hooks.push(hooks);
+  }
+
+  /** Callback URLs are checked against the outbound (SSRF) policy before a request is stored. */
+  checkCallbackUrlsWith(check: CallbackUrlCheck): void {
+    this.callbackUrlCheck = check;
   }
 
   async create(by: Principal, input: NewRequestInput): Promise<CreateOutcome> {
@@ -101,6 +110,7 @@ export class RequestsService {
       const existing = await findRequestByExternalId(ctx.db, by.key_id, input.external_request_id);
       if (existing) return replayOrConflict(existing, input);
     }
+    if (input.callback_url) this.callbackUrlCheck?.(input.callback_url);
     // Routing reads reviewers only for requests with required roles: open requests stay cheap.
     const roles = [...(input.required_role ? [input.required_role] : []), ...(input.required_roles ?? [])];
     const routed = roles.length > 0;

@@ -85,15 +85,11 @@ export class Outbox {
   private async enqueue(ctx: WriteContext, entry: AuditEntry, type: EventType): Promise<boolean> {
     const endpoints = (await this.subscriptionsIn(ctx)).filter((s) => s.events.includes(type));
     if (endpoints.length === 0) {
-      if (!type.startsWith("request.")) return false;
-      // The common case, on the hot path: no subscriber, so only the request's callback URL matters.
+      // The common case, on the hot path: no subscriber, so only the request's callback URL matters,
+      // and only for the events a callback receives (its URL was checked when the request was made).
+      if (!CALLBACK_EVENT_TYPES.has(type)) return false;
       const callbackUrl = await requestCallbackUrl(ctx.db, ctx.dialect, entry.subject_id);
       if (!callbackUrl) return false;
-      if (type === "request.created") {
-        this.checkCallbackUrl(callbackUrl);
-        return false;
-      }
-      if (!CALLBACK_EVENT_TYPES.has(type)) return false;
     }
 
     const loaded = await this.load(ctx, entry, type);
@@ -204,7 +200,8 @@ export class Outbox {
   }
 
   /** A callback URL pointing inside the network is refused when the request is created (400). */
-  private checkCallbackUrl(url: string): void {
+  /** Refuses a callback URL the outbound policy forbids, as a 400 naming `/callback_url`. */
+  checkCallbackUrl(url: string): void {
     try {
       this.options.policy().checkUrl(url);
     } catch (error) {
