@@ -2,6 +2,7 @@ import { GENESIS_HASH } from "@countersign/core";
 import { type Kysely, sql } from "kysely";
 import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
 import { dashboardMigrations } from "./migrations/dashboard.ts";
+import { leanWritesMigrations } from "./migrations/lean-writes.ts";
 import { reviewersMigrations } from "./migrations/reviewers.ts";
 import { webhooksMigrations } from "./migrations/webhooks.ts";
 
@@ -240,6 +241,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropIndex("requests_pending_escalation").execute();
     },
   },
+  ...leanWritesMigrations,
 };
 
 class CodeMigrationProvider implements MigrationProvider {
@@ -253,12 +255,21 @@ class CodeMigrationProvider implements MigrationProvider {
  * looks for its bookkeeping tables in every schema and can mistake another schema's for ours.
  */
 export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+  await migrateTo(db, undefined, schema);
+}
+
+/** Applies migrations up to and including `target` (all of them when undefined); tests of upgrades use it. */
+export async function migrateTo(
+  db: Kysely<unknown>,
+  target: string | undefined,
+  schema?: string,
+): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: new CodeMigrationProvider(),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = target ? await migrator.migrateTo(target) : await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {
     const reason = error instanceof Error ? error.message : String(error ?? failed?.migrationName);

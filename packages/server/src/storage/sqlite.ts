@@ -11,7 +11,7 @@ import type { Database } from "./schema.ts";
  * here (about thirty lines) instead of adding a dialect package: it also caches prepared statements,
  * which the stock driver would otherwise re-prepare on every query of the hot path.
  */
-class NodeSqliteBridge implements SqliteDatabase {
+export class NodeSqliteBridge implements SqliteDatabase {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, SqliteStatement>();
 
