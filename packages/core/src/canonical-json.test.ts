@@ -36,6 +36,11 @@ describe("RFC 8785 canonical JSON", () => {
     expect(() => canonicalize({ "\udc00": 1 })).toThrow("lone surrogate");
     expect(() => canonicalize(new Date(0))).toThrow("plain JSON objects");
     expect(() => canonicalize([undefined])).toThrow();
+    expect(() => canonicalize({ x: { y: [0, { z: "\ud800" }] } })).toThrow(/^\/x\/y\/1\/z: /);
+    // A deeper sibling serialised earlier leaves no trace in the path of a later failure.
+    expect(() => canonicalize({ a: { deep: { deeper: [1] } }, b: Number.NaN })).toThrow(/^\/b: /);
+    expect(() => canonicalize({ "a/b": { "c~d": [Number.NaN] } })).toThrow(/^\/a~1b\/c~0d\/0: /);
+    expect(() => canonicalize({ k: { "\udc00": 1 } })).toThrow(/^\/k: property name/);
   });
 
   it("refuses values nested deeper than MAX_JSON_DEPTH instead of overflowing the stack", () => {
