@@ -1,6 +1,6 @@
 import { type AuditDraft, type AuditEntry, chainEntry, UnavailableError } from "@countersign/core";
 import { type Kysely, sql, type Transaction } from "kysely";
-import { QueryTemplate } from "../repos/query-template.ts";
+import { QueryTemplate, runSynchronously, type SyncExecute } from "../repos/query-template.ts";
 import { ChangeBus } from "./change-bus.ts";
 import type { Database } from "./schema.ts";
 import { AUDIT_SUBJECT, type AuditListener, type Dialect, type Store, type WriteContext } from "./store.ts";
@@ -68,6 +68,8 @@ export interface GroupCommitOptions {
   notify?: (trx: Transaction<Database>, subjectIds: string[]) => Promise<void>;
   onClose?: () => Promise<void>;
   changes?: ChangeBus;
+  /** A synchronous driver's way to run the transaction's prebuilt queries directly (SQLite). */
+  executeInTransaction?: SyncExecute;
 }
 
 /**
@@ -195,35 +197,51 @@ export class GroupCommitStore implements Store {
     const outcomes: Outcome[] = [];
     try {
       await this.writer.transaction().execute(async (trx) => {
-        const head = await this.lockHead(trx);
-        for (const unit of batch) {
-          const before = { ...head };
-          const after: Array<() => void> = [];
-          const unitChanged: string[] = [];
-          const ctx = this.context(trx, head, after, unitChanged);
-          if (useSavepoints) await sql`savepoint cs_unit`.execute(trx);
-          try {
-            const value = await unit.run(ctx);
-            if (useSavepoints) await sql`release savepoint cs_unit`.execute(trx);
-            outcomes.push({ ok: true, value, after });
-            for (const id of unitChanged) changed.add(id);
-          } catch (error) {
-            if (!useSavepoints) throw batch.length > 1 ? new RetryWithSavepoints() : error;
-            await sql`rollback to savepoint cs_unit`.execute(trx);
-            await sql`release savepoint cs_unit`.execute(trx);
-            head.seq = before.seq;
-            head.hash = before.hash;
-            outcomes.push({ ok: false, error });
-          }
+        const direct = this.options.executeInTransaction;
+        const release = direct ? runSynchronously(trx, direct) : undefined;
+        try {
+          await this.runUnits(trx, batch, useSavepoints, changed, outcomes);
+        } finally {
+          release?.();
         }
-        if (head.dirty) await updateHead.execute(trx, { seq: head.seq, hash: head.hash });
-        if (changed.size > 0 && this.options.notify) await this.options.notify(trx, [...changed]);
       });
     } catch (error) {
       if (error instanceof RetryWithSavepoints) return undefined;
       throw error;
     }
     return outcomes;
+  }
+
+  private async runUnits(
+    trx: Transaction<Database>,
+    batch: PendingUnit[],
+    useSavepoints: boolean,
+    changed: Set<string>,
+    outcomes: Outcome[],
+  ): Promise<void> {
+    const head = await this.lockHead(trx);
+    for (const unit of batch) {
+      const before = { ...head };
+      const after: Array<() => void> = [];
+      const unitChanged: string[] = [];
+      const ctx = this.context(trx, head, after, unitChanged);
+      if (useSavepoints) await sql`savepoint cs_unit`.execute(trx);
+      try {
+        const value = await unit.run(ctx);
+        if (useSavepoints) await sql`release savepoint cs_unit`.execute(trx);
+        outcomes.push({ ok: true, value, after });
+        for (const id of unitChanged) changed.add(id);
+      } catch (error) {
+        if (!useSavepoints) throw batch.length > 1 ? new RetryWithSavepoints() : error;
+        await sql`rollback to savepoint cs_unit`.execute(trx);
+        await sql`release savepoint cs_unit`.execute(trx);
+        head.seq = before.seq;
+        head.hash = before.hash;
+        outcomes.push({ ok: false, error });
+      }
+    }
+    if (head.dirty) await updateHead.execute(trx, { seq: head.seq, hash: head.hash });
+    if (changed.size > 0 && this.options.notify) await this.options.notify(trx, [...changed]);
   }
 
   private async lockHead(trx: Transaction<Database>): Promise<{ seq: number; hash: string; dirty: boolean }> {

@@ -19,6 +19,14 @@ export class NodeSqliteBridge implements SqliteDatabase {
     this.db = db;
   }
 
+  /** Runs one statement at once: its rows for a query, none for a write. */
+  execute(sqlText: string, parameters: readonly unknown[]): unknown[] {
+    const statement = this.prepare(sqlText);
+    if (statement.reader) return statement.all(parameters) as unknown[];
+    statement.run(parameters);
+    return [];
+  }
+
   close(): void {
     this.statements.clear();
     this.db.close();
@@ -71,10 +79,8 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<GroupCommitStore> {
   mkdirSync(options.dataDir, { recursive: true });
   const file = join(options.dataDir, "countersign.db");
-  const writerConnection = openConnection(file);
-  const writer = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: new NodeSqliteBridge(writerConnection) }),
-  });
+  const writerBridge = new NodeSqliteBridge(openConnection(file));
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerBridge }) });
   await migrateToLatest(writer as Kysely<unknown>);
   const readerConnection = openConnection(file);
   const reader = new Kysely<Database>({
@@ -85,6 +91,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Grou
     writer,
     reader,
     groupCommit: options.groupCommit ?? true,
+    executeInTransaction: (sqlText, parameters) => writerBridge.execute(sqlText, parameters),
     onClose: async () => {
       await reader.destroy();
       await writer.destroy();
