@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startChild } from "./child.ts";
-import { compareAlternately, printComparison } from "./http-throughput.ts";
+import { benchAgainstBare } from "./http-throughput.ts";
 
 const POLICY = `version: 1
 default: { decision: approval_required, reason: "unknown tools need a human" }
@@ -31,23 +30,18 @@ export async function runGovernBench(
   const dir = mkdtempSync(join(tmpdir(), "countersign-bench-policy-"));
   const policyFile = join(dir, "policy.yaml");
   writeFileSync(policyFile, POLICY);
-  const bare = await startChild("./servers/bare-fastify.ts");
-  const cs = await startChild("./servers/countersign-server.ts", [], { BENCH_POLICY_FILE: policyFile });
   try {
-    const c = await compareAlternately(
-      bare,
-      { url: cs.url, key: cs.extra.agent ?? "" },
-      { path: "/v1/govern", body: BODY, connections: 50, seconds, rounds },
-    );
-    printComparison(
-      "POST /v1/govern, allow path, 50 connections, loopback (durable audit entry per call, SQLite)",
-      "Countersign govern (allow)",
-      c,
-      "≥ 30%, p99 ≤ 10 ms",
-    );
-    return c;
+    return await benchAgainstBare({
+      path: "/v1/govern",
+      body: BODY,
+      title: "POST /v1/govern, allow path, 50 connections, loopback (durable audit entry per call, SQLite)",
+      label: "Countersign govern (allow)",
+      target: "≥ 30%, p99 ≤ 10 ms",
+      env: { BENCH_POLICY_FILE: policyFile },
+      seconds,
+      rounds,
+    });
   } finally {
-    await Promise.all([bare.stop(), cs.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -102,29 +102,55 @@ export function printComparison(title: string, ours: string, c: Comparison, targ
   );
 }
 
-/** Durable create-request throughput against SQLite, beside a bare Fastify endpoint parsing the same body. */
-export async function runCreateThroughputBench(
-  seconds = Number(process.env.BENCH_SECONDS ?? 5),
-  rounds = Number(process.env.BENCH_ROUNDS ?? 3),
-) {
+/**
+ * Starts a bare Fastify server and a real Countersign server (with `env`), loads one path of each
+ * alternately with the same body from 50 connections, and prints the comparison.
+ */
+export async function benchAgainstBare(options: {
+  path: string;
+  body: string;
+  title: string;
+  label: string;
+  target: string;
+  env?: NodeJS.ProcessEnv;
+  seconds: number;
+  rounds: number;
+}): Promise<Comparison> {
   const bare = await startChild("./servers/bare-fastify.ts");
-  const cs = await startChild("./servers/countersign-server.ts");
+  const cs = await startChild("./servers/countersign-server.ts", [], options.env ?? {});
   try {
     const c = await compareAlternately(
       bare,
       { url: cs.url, key: cs.extra.agent ?? "" },
-      { path: "/v1/requests", body: CREATE_BODY, connections: 50, seconds, rounds },
+      {
+        path: options.path,
+        body: options.body,
+        connections: 50,
+        seconds: options.seconds,
+        rounds: options.rounds,
+      },
     );
-    printComparison(
-      "POST /v1/requests, 50 connections, loopback (SQLite, synchronous=FULL, group commit)",
-      "Countersign create (durable)",
-      c,
-      "≥ 30%",
-    );
+    printComparison(options.title, options.label, c, options.target);
     return c;
   } finally {
     await Promise.all([bare.stop(), cs.stop()]);
   }
+}
+
+/** Durable create-request throughput against SQLite, beside a bare Fastify endpoint parsing the same body. */
+export function runCreateThroughputBench(
+  seconds = Number(process.env.BENCH_SECONDS ?? 5),
+  rounds = Number(process.env.BENCH_ROUNDS ?? 3),
+): Promise<Comparison> {
+  return benchAgainstBare({
+    path: "/v1/requests",
+    body: CREATE_BODY,
+    title: "POST /v1/requests, 50 connections, loopback (SQLite, synchronous=FULL, group commit)",
+    label: "Countersign create (durable)",
+    target: "≥ 30%",
+    seconds,
+    rounds,
+  });
 }
 
 if (import.meta.main) await runCreateThroughputBench();
