@@ -9,6 +9,7 @@ import {
 } from "@countersign/core";
 import { countActiveAdmins, insertKey, revokeKey } from "../repos/keys-repo.ts";
 import type { ServiceDeps } from "../services/deps.ts";
+import { KEYS_SUBJECT } from "../services/principal-cache.ts";
 import {
   type AccountRecord,
   disableAccount,
@@ -343,6 +344,7 @@ export class AccountsService {
         throw new ConflictError("already_disabled", `account ${id} is already disabled`);
       }
       await revokeKey(ctx.db, account.key_id, at);
+      ctx.changed(KEYS_SUBJECT);
       const ended = await revokeAccountSessions(ctx.db, id, at);
       await ctx.appendAudit([
         {
