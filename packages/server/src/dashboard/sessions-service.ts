@@ -8,6 +8,7 @@ import {
   sha256Hex,
   UnauthorizedError,
 } from "@countersign/core";
+import { normalizeIP } from "@fastify/rate-limit";
 import type { FastifyRequest } from "fastify";
 import { getKey } from "../repos/keys-repo.ts";
 import type { ServiceDeps } from "../services/deps.ts";
@@ -94,7 +95,10 @@ export class SessionsService {
 
   /** Refuses the attempt before any password work if either limit is reached. */
   checkRate(ip: string, email?: string): void {
-    for (const verdict of [this.perIp.check(ip), ...(email ? [this.perAccount.check(email)] : [])]) {
+    // An IPv6 client usually holds a whole /64: counting each address alone would let it rotate
+    // through them. IPv4-mapped addresses count as their IPv4 address.
+    const address = normalizeIP(ip);
+    for (const verdict of [this.perIp.check(address), ...(email ? [this.perAccount.check(email)] : [])]) {
       if (!verdict.allowed) {
         throw new RateLimitedError(
           `too many attempts; try again in ${verdict.retryAfterSeconds} s`,
@@ -102,7 +106,7 @@ export class SessionsService {
         );
       }
     }
-    this.perIp.hit(ip);
+    this.perIp.hit(address);
   }
 
   async signIn(
