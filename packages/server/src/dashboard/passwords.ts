@@ -1,4 +1,5 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
+import { WorkGate } from "./work-gate.ts";
 
 /**
  * Password hashing with scrypt (memory-hard), a per-password random salt and a constant-time
@@ -20,14 +21,28 @@ const SALT_LENGTH = 16;
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 
+/**
+ * scrypt runs on libuv's thread pool (four threads unless UV_THREADPOOL_SIZE says otherwise), which
+ * DNS lookups for webhook deliveries and file access need too: a burst of sign-ins from many
+ * addresses may take at most two of its threads, and at most 32 MiB each.
+ */
+const derivations = new WorkGate({
+  concurrency: 2,
+  maxWaiting: 256,
+  busyMessage: "too many passwords are being checked at once; try again shortly",
+});
+
 function derive(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   const N = 2 ** params.logN;
   const options: ScryptOptions = { N, r: params.r, p: params.p, maxmem: 256 * N * params.r };
-  return new Promise((resolve, reject) =>
-    // NFKC so the same password typed on different keyboards or systems hashes the same.
-    scrypt(password.normalize("NFKC"), salt, KEY_LENGTH, options, (error, key) =>
-      error ? reject(error) : resolve(key),
-    ),
+  return derivations.run(
+    () =>
+      new Promise((resolve, reject) =>
+        // NFKC so the same password typed on different keyboards or systems hashes the same.
+        scrypt(password.normalize("NFKC"), salt, KEY_LENGTH, options, (error, key) =>
+          error ? reject(error) : resolve(key),
+        ),
+      ),
   );
 }
 
