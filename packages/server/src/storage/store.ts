@@ -31,6 +31,10 @@ export const AUDIT_SUBJECT = "audit:appended";
  * The one storage interface. Reads go through `db`; every change goes through `write`, whose
  * promise settles only after the change is durably committed. Concurrent writes are batched into
  * shared commits (group commit); a unit that throws is rolled back alone, the others commit.
+ *
+ * A unit may run more than once: when a neighbour in its batch throws, the batch is rolled back
+ * and run again with a savepoint per unit. So a unit keeps its effects in the transaction, or
+ * defers them with `afterCommit`, and never changes anything else while it runs.
  */
 export interface Store {
   readonly dialect: Dialect;
