@@ -63,6 +63,10 @@ describe.each(STORAGE_KINDS)("requests over HTTP (%s)", (storage) => {
     expect(res.body.correlation_id).toBe("run-7");
     expect(res.body.created_by.role).toBe("agent");
     expect(res.body.actor).toEqual({ agent_id: "mailer", agent_name: "Mailer bot" });
+    expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    // The 201 is the stored resource, exactly as a later read returns it.
+    const read = await call(s.url, "GET", `/v1/requests/${res.body.id}`, { key: agent });
+    expect(read.body).toEqual(res.body);
     // Key order does not change the hash (RFC 8785).
     const same = await create({
       question: "x",

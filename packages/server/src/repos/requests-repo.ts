@@ -43,12 +43,14 @@ const insertRequestQuery = new QueryTemplate<keyof ReturnType<typeof toRow> | "e
   }),
 );
 
-/** Inserts a new request; `escalate_at` is when it first escalates (routing decides), if ever. */
-export async function insertRequest(db: Executor, request: ApprovalRequest): Promise<void> {
-  await insertRequestQuery.execute(db, {
-    ...toRow(request),
-    escalate_at: request.routing?.next_escalation_at ?? null,
-  });
+/**
+ * Inserts a new request; `escalate_at` is when it first escalates (routing decides), if ever.
+ * Returns the JSON stored as its document, which is the resource as a response would serialise it.
+ */
+export async function insertRequest(db: Executor, request: ApprovalRequest): Promise<string> {
+  const row = toRow(request);
+  await insertRequestQuery.execute(db, { ...row, escalate_at: request.routing?.next_escalation_at ?? null });
+  return row.doc;
 }
 
 /** Writes a transition out of `pending`; returns false if the row was no longer pending. */

@@ -54,6 +54,11 @@ export interface CreateOutcome {
   request: ApprovalRequest;
   /** True when an identical earlier create was replayed (HTTP 200 instead of 201). */
   replayed: boolean;
+  /**
+   * `request` as JSON, when the create already serialised it to store it: the HTTP layer sends it
+   * as it is instead of serialising the same resource again.
+   */
+  json?: string;
 }
 
 export interface RequestsOptions {
@@ -125,10 +130,10 @@ export class RequestsService {
       escalation: this.escalation,
     });
     if (governance) t.request.governance = governance;
-    await insertRequest(ctx.db, t.request);
+    const json = await insertRequest(ctx.db, t.request);
     await ctx.appendAudit(t.audit, by.role === "agent" ? by.key_id : null);
     ctx.changed(t.request.id);
-    return { request: t.request, replayed: false };
+    return { request: t.request, replayed: false, json };
   }
 
   /**

@@ -30,7 +30,10 @@ export function requestRoutes(app: App, services: Services, shutdown: AbortSigna
     },
     async (req, reply) => {
       const outcome = await services.requests.create(principalOf(req), req.body);
-      return reply.code(outcome.replayed ? 200 : 201).send(outcome.request);
+      reply.code(outcome.replayed ? 200 : 201);
+      // The stored document is this very resource, already serialised: send it as it is.
+      if (outcome.json !== undefined) return reply.type("application/json; charset=utf-8").send(outcome.json);
+      return reply.send(outcome.request);
     },
   );
 
