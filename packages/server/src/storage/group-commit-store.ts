@@ -2,7 +2,7 @@ import { type AuditDraft, type AuditEntry, chainEntry, UnavailableError } from "
 import { type Kysely, sql, type Transaction } from "kysely";
 import { QueryTemplate, runSynchronously, type SyncExecute } from "../repos/query-template.ts";
 import { ChangeBus } from "./change-bus.ts";
-import type { Database } from "./schema.ts";
+import type { AuditTable, Database } from "./schema.ts";
 import { AUDIT_SUBJECT, type AuditListener, type Dialect, type Store, type WriteContext } from "./store.ts";
 
 // Every commit touches the chain head and every audited change inserts entries: keep them prebuilt.
@@ -18,18 +18,7 @@ const updateHead = new QueryTemplate<"seq" | "hash">((db, p) =>
     .set({ seq: p.seq as unknown as number, hash: p.hash })
     .where("id", "=", 1),
 );
-type AuditColumn =
-  | "seq"
-  | "at"
-  | "kind"
-  | "subject_id"
-  | "correlation_id"
-  | "owner_key_id"
-  | "actor"
-  | "data"
-  | "prev_hash"
-  | "hash";
-const insertAudit = new QueryTemplate<AuditColumn>((db, p) =>
+const insertAudit = new QueryTemplate<keyof AuditTable>((db, p) =>
   db.insertInto("audit").values({
     seq: p.seq as unknown as number,
     at: p.at,
@@ -45,6 +34,12 @@ const insertAudit = new QueryTemplate<AuditColumn>((db, p) =>
 );
 
 type Outcome = { ok: true; value: unknown; after: Array<() => void> } | { ok: false; error: unknown };
+
+/** What a committed batch yields: each unit's outcome, in order, and the subjects it changed. */
+interface Committed {
+  outcomes: Outcome[];
+  changed: Set<string>;
+}
 
 /** Thrown to abandon an optimistic (savepoint-free) batch after one of its units failed. */
 class RetryWithSavepoints extends Error {}
@@ -147,20 +142,17 @@ export class GroupCommitStore implements Store {
   }
 
   private async commitBatch(batch: PendingUnit[]): Promise<void> {
-    let outcomes: Outcome[];
-    const changed = new Set<string>();
+    let committed: Committed;
     try {
       // Optimistic first: the units of a batch almost always all succeed, and a savepoint around
       // each one is not free (SQLite copies every page a unit touches into a sub-journal first,
       // which made each insert several times slower). If any unit throws, the whole transaction is
       // rolled back and the batch runs again with a savepoint per unit, so the others still commit.
-      const attempt = batch.length > 1 ? await this.runBatch(batch, false, changed) : undefined;
-      if (attempt) {
-        outcomes = attempt;
-      } else {
-        changed.clear();
-        outcomes = (await this.runBatch(batch, batch.length > 1, changed)) ?? [];
-      }
+      // (A batch of one needs no retry: its unit's error fails it either way.)
+      committed = await this.runBatch(batch, false).catch((error: unknown) => {
+        if (error instanceof RetryWithSavepoints) return this.runBatch(batch, true);
+        throw error;
+      });
     } catch (error) {
       // The shared transaction failed as a whole (a single unit threw, or COMMIT failed).
       const failure = batch.length === 1 ? error : toUnavailable(error);
@@ -169,6 +161,7 @@ export class GroupCommitStore implements Store {
     }
     this.stats.batches++;
     this.stats.units += batch.length;
+    const { outcomes, changed } = committed;
     batch.forEach((unit, i) => {
       const outcome = outcomes[i];
       if (!outcome) {
@@ -185,31 +178,24 @@ export class GroupCommitStore implements Store {
 
   /**
    * Runs the batch in one transaction and commits it. With savepoints, a failing unit is rolled
-   * back alone and its error kept as its outcome. Without, the first failing unit rolls back the
-   * whole transaction and the answer is `undefined` (run again with savepoints): units may run
-   * more than once, which is why they keep their side effects in the transaction or `afterCommit`.
+   * back alone and its error kept as its outcome. Without, the first failing unit of a batch of
+   * several rolls back the whole transaction by throwing RetryWithSavepoints (run it again with
+   * savepoints): units may run more than once, which is why they keep their side effects in the
+   * transaction or `afterCommit`.
    */
-  private async runBatch(
-    batch: PendingUnit[],
-    useSavepoints: boolean,
-    changed: Set<string>,
-  ): Promise<Outcome[] | undefined> {
+  private async runBatch(batch: PendingUnit[], useSavepoints: boolean): Promise<Committed> {
     const outcomes: Outcome[] = [];
-    try {
-      await this.writer.transaction().execute(async (trx) => {
-        const direct = this.options.executeInTransaction;
-        const release = direct ? runSynchronously(trx, direct) : undefined;
-        try {
-          await this.runUnits(trx, batch, useSavepoints, changed, outcomes);
-        } finally {
-          release?.();
-        }
-      });
-    } catch (error) {
-      if (error instanceof RetryWithSavepoints) return undefined;
-      throw error;
-    }
-    return outcomes;
+    const changed = new Set<string>();
+    await this.writer.transaction().execute(async (trx) => {
+      const direct = this.options.executeInTransaction;
+      const release = direct ? runSynchronously(trx, direct) : undefined;
+      try {
+        await this.runUnits(trx, batch, useSavepoints, changed, outcomes);
+      } finally {
+        release?.();
+      }
+    });
+    return { outcomes, changed };
   }
 
   private async runUnits(
