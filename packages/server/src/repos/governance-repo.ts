@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { GovernedCallsTable } from "../storage/schema.ts";
 import type { Executor } from "./executor.ts";
 import { QueryTemplate } from "./query-template.ts";
 
@@ -98,17 +99,7 @@ export async function findGovernedCall(
   return row?.doc;
 }
 
-type GovernedCallColumn =
-  | "id"
-  | "agent_key_id"
-  | "run_id"
-  | "call_id"
-  | "decision"
-  | "request_id"
-  | "correlation_id"
-  | "created_at"
-  | "doc";
-const insertGovernedCallQuery = new QueryTemplate<GovernedCallColumn>((db, p) =>
+const insertGovernedCallQuery = new QueryTemplate<keyof GovernedCallsTable>((db, p) =>
   db.insertInto("governed_calls").values({
     id: p.id,
     agent_key_id: p.agent_key_id,
@@ -122,19 +113,6 @@ const insertGovernedCallQuery = new QueryTemplate<GovernedCallColumn>((db, p) =>
   }),
 );
 
-export async function insertGovernedCall(
-  db: Executor,
-  row: {
-    id: string;
-    agent_key_id: string;
-    run_id: string;
-    call_id: string | null;
-    decision: string;
-    request_id: string | null;
-    correlation_id: string;
-    created_at: string;
-    doc: string;
-  },
-): Promise<void> {
+export async function insertGovernedCall(db: Executor, row: GovernedCallsTable): Promise<void> {
   await insertGovernedCallQuery.execute(db, row);
 }
