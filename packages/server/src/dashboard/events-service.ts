@@ -5,7 +5,7 @@ import type { Executor } from "../repos/executor.ts";
 import { RequestLinks } from "../services/request-visibility.ts";
 import type { RequestsService } from "../services/requests-service.ts";
 import { AUDIT_SUBJECT, type Store } from "../storage/store.ts";
-import { auditEntryForAgent } from "../webhooks/agent-view.ts";
+import { auditEntryViewFor } from "../webhooks/agent-view.ts";
 
 /** An audit entry with the agent key that owns its subject (what agents are allowed to see). */
 export interface StreamEntry extends AuditEntry {
@@ -149,7 +149,7 @@ export class EventsService {
         if (id === entry.subject_id) request = found;
       }
       if (hidden) continue;
-      const shown = by.role === "agent" ? auditEntryForAgent(event) : event;
+      const shown = auditEntryViewFor(by, event);
       out.push(request ? { ...shown, request } : shown);
     }
     return out;

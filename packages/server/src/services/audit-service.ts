@@ -11,7 +11,7 @@ import { listActionsByCorrelation } from "../repos/actions-repo.ts";
 import { getAuditHead, listAudit, listAuditByCorrelation } from "../repos/audit-repo.ts";
 import { getRequest, listRequestsByCorrelation } from "../repos/requests-repo.ts";
 import type { Store } from "../storage/store.ts";
-import { auditEntryForAgent } from "../webhooks/agent-view.ts";
+import { auditEntryViewFor } from "../webhooks/agent-view.ts";
 import { actionRequestIds, RequestLinks, requestViewFor } from "./request-visibility.ts";
 import { reviewerOfKey } from "./routing-inputs.ts";
 
@@ -81,7 +81,7 @@ export class AuditService {
       actions: mine(actions).filter((a) => actionRequestIds(a).every(visible)),
       timeline: timeline
         .filter((e) => related.get(e)?.every(visible) ?? false)
-        .map((e) => (agentScope ? auditEntryForAgent(e) : e)),
+        .map((e) => auditEntryViewFor(by, e)),
     };
   }
 

@@ -4,6 +4,8 @@
 // internal service redirects, whether a port is open. Agents get the kind of failure; admins
 // (GET /v1/audit, GET /v1/webhooks/deliveries) keep every detail.
 
+import type { Principal } from "@countersign/core";
+
 /** The coarse form of a delivery error an agent sees. */
 export function coarseDeliveryError(error: string): string {
   if (error.startsWith("refused:"))
@@ -22,11 +24,15 @@ export function coarseDeliveryError(error: string): string {
 }
 
 /**
- * An audit entry as an agent sees it: a `webhook.*` entry's `data.error` made coarse, marked
- * `error_redacted: true` where it was (the entry's hash is over the full, stored data).
+ * An audit entry as `by` may see it (beside requestViewFor, which does the same for requests): for
+ * an agent, a `webhook.*` entry's `data.error` made coarse and marked `error_redacted: true` where
+ * it was (the entry's hash is over the full, stored data); everyone else sees it as stored.
  */
-export function auditEntryForAgent<T extends { kind: string; data: Record<string, unknown> }>(entry: T): T {
-  if (!entry.kind.startsWith("webhook.")) return entry;
+export function auditEntryViewFor<T extends { kind: string; data: Record<string, unknown> }>(
+  by: Principal,
+  entry: T,
+): T {
+  if (by.role !== "agent" || !entry.kind.startsWith("webhook.")) return entry;
   const error = entry.data.error;
   if (typeof error !== "string") return entry;
   const coarse = coarseDeliveryError(error);
