@@ -8,7 +8,7 @@ import {
   type Principal,
   principalActor,
 } from "@countersign/core";
-import { isUniqueViolation } from "../repos/executor.ts";
+import { type Executor, isUniqueViolation } from "../repos/executor.ts";
 import { addRunUsage, insertGovernedCall, type RunUsage } from "../repos/governance-repo.ts";
 import type { WriteContext } from "../storage/store.ts";
 import type { ServiceDeps } from "./deps.ts";
@@ -67,18 +67,17 @@ export class GovernService {
     } catch (error) {
       // The same call raced in on another replica: answer with what it decided.
       if (input.call_id && isUniqueViolation(error)) {
-        const replay = await replayGovernedCall(
-          this.deps.store.db,
-          by,
-          input.run_id,
-          input.call_id,
-          { tool: input.tool, argsHash: hash },
-          this.c.killSwitch,
-        );
+        const replay = await this.replay(this.deps.store.db, by, input, input.call_id, hash);
         if (replay) return replay;
       }
       throw error;
     }
+  }
+
+  /** What this call id was answered before, refreshed (see govern-replay.ts), if it was governed. */
+  private replay(db: Executor, by: Principal, input: GovernInput, callId: string, hash: string) {
+    const call = { tool: input.tool, argsHash: hash };
+    return replayGovernedCall(db, by, input.run_id, callId, call, this.c.killSwitch);
   }
 
   private async decide(
@@ -88,14 +87,7 @@ export class GovernService {
     hash: string,
   ): Promise<GovernResult> {
     if (input.call_id) {
-      const replay = await replayGovernedCall(
-        ctx.db,
-        by,
-        input.run_id,
-        input.call_id,
-        { tool: input.tool, argsHash: hash },
-        this.c.killSwitch,
-      );
+      const replay = await this.replay(ctx.db, by, input, input.call_id, hash);
       if (replay) return replay;
     }
     const now = this.deps.clock.now();
