@@ -65,6 +65,11 @@ export interface GroupCommitOptions {
   changes?: ChangeBus;
   /** A synchronous driver's way to run the transaction's prebuilt queries directly (SQLite). */
   executeInTransaction?: SyncExecute;
+  /**
+   * Makes what COMMIT wrote durable, when COMMIT itself does not wait for the disk (SQLite, see
+   * WalSync); a batch's callers settle only once it resolves, and the next batch starts after it.
+   */
+  syncCommitted?: () => Promise<void>;
 }
 
 /**
@@ -72,8 +77,10 @@ export interface GroupCommitOptions {
  * in how they open connections, how the audit head is locked, and how change signals cross processes.
  *
  * Group commit: units submitted while a commit is in flight queue up and are committed together in
- * the next transaction, each inside its own savepoint so one failing unit rolls back alone. Every
- * caller's promise settles only after that transaction's COMMIT returned, i.e. after the fsync.
+ * the next transaction; one failing unit rolls back alone. Every caller's promise settles only once
+ * the transaction is on disk: after COMMIT returned (PostgreSQL) or after the sync that follows it
+ * (SQLite). Waiting for that sync before the next batch, rather than committing it meanwhile, was
+ * measured faster: requests queue up behind the sync, so batches are larger and commits fewer.
  */
 export class GroupCommitStore implements Store {
   readonly dialect: Dialect;
@@ -88,6 +95,8 @@ export class GroupCommitStore implements Store {
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
+  /** Set when a sync failed: what the disk holds is unknown, so nothing more is written. */
+  private failed: Error | undefined;
 
   constructor(options: GroupCommitOptions) {
     this.options = options;
@@ -99,6 +108,7 @@ export class GroupCommitStore implements Store {
 
   write<T>(unit: (ctx: WriteContext) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new UnavailableError("the store is shutting down"));
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run: unit, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushing) {
@@ -118,12 +128,13 @@ export class GroupCommitStore implements Store {
   }
 
   async ping(): Promise<void> {
+    if (this.failed) throw this.failed;
     await sql`select 1`.execute(this.db);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    // Graceful shutdown: writes already accepted are committed before the connections close.
+    // Graceful shutdown: writes already accepted are committed and synced before the connections close.
     await this.idle;
     await this.options.onClose?.();
   }
@@ -161,6 +172,23 @@ export class GroupCommitStore implements Store {
     }
     this.stats.batches++;
     this.stats.units += batch.length;
+    if (this.options.syncCommitted) {
+      try {
+        await this.options.syncCommitted();
+      } catch (error) {
+        this.failed = new UnavailableError(
+          `a commit could not be made durable (${error instanceof Error ? error.message : String(error)}); ` +
+            "no further writes are accepted: restart the server",
+        );
+        for (const unit of batch) unit.reject(this.failed);
+        return;
+      }
+    }
+    this.settle(batch, committed);
+  }
+
+  /** Hands each unit its outcome, runs after-commit hooks and announces what changed. */
+  private settle(batch: PendingUnit[], committed: Committed): void {
     const { outcomes, changed } = committed;
     batch.forEach((unit, i) => {
       const outcome = outcomes[i];

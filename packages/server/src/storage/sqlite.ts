@@ -2,9 +2,11 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import { DurableReads } from "./durable-reads.ts";
 import { GroupCommitStore } from "./group-commit-store.ts";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
+import { WalSync } from "./wal-sync.ts";
 
 /**
  * Adapts `node:sqlite`'s synchronous API to the interface Kysely's SqliteDialect expects. Written
@@ -14,6 +16,8 @@ import type { Database } from "./schema.ts";
 export class NodeSqliteBridge implements SqliteDatabase {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, SqliteStatement>();
+  /** Runs synchronously each time a COMMIT through this bridge succeeds. */
+  onCommit: (() => void) | undefined;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -41,11 +45,13 @@ export class NodeSqliteBridge implements SqliteDatabase {
     const cached = this.statements.get(text);
     if (cached) return cached;
     const prepared: StatementSync = this.db.prepare(text);
+    const isCommit = text.trim().toLowerCase() === "commit";
     const statement: SqliteStatement = {
       reader: prepared.columns().length > 0,
       all: (params) => prepared.all(...(params as SqlParam[])),
       run: (params) => {
         const r = prepared.run(...(params as SqlParam[]));
+        if (isCommit) this.onCommit?.();
         return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
       },
       iterate: (params) => prepared.iterate(...(params as SqlParam[])),
@@ -61,7 +67,8 @@ type SqlParam = null | number | bigint | string | NodeJS.ArrayBufferView;
 function openConnection(path: string): DatabaseSync {
   const db = new DatabaseSync(path, { timeout: 5000 });
   db.exec("PRAGMA journal_mode = WAL");
-  // FULL: a commit is on disk (the WAL is fsynced) before COMMIT returns; we answer only after that.
+  // FULL: a commit is on disk (the WAL is fsynced) before COMMIT returns. The store's writer lowers
+  // this to NORMAL once migrated and makes that fsync itself, off the event loop (see WalSync).
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");
   // Savepoint sub-journals (the group commit's fallback path) in memory, not in a temporary file:
@@ -79,12 +86,18 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<GroupCommitStore> {
   mkdirSync(options.dataDir, { recursive: true });
   const file = join(options.dataDir, "countersign.db");
-  const writerBridge = new NodeSqliteBridge(openConnection(file));
+  const writerConnection = openConnection(file);
+  const writerBridge = new NodeSqliteBridge(writerConnection);
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerBridge }) });
+  // Migrations commit with synchronous=FULL, so they are on disk before the WAL sync takes over.
   await migrateToLatest(writer as Kysely<unknown>);
+  const wal = new WalSync(`${file}-wal`);
+  writerBridge.onCommit = () => wal.committed();
+  writerConnection.exec("PRAGMA synchronous = NORMAL");
   const readerConnection = openConnection(file);
   const reader = new Kysely<Database>({
     dialect: new SqliteDialect({ database: new NodeSqliteBridge(readerConnection) }),
+    plugins: [new DurableReads(() => wal.durable())],
   });
   return new GroupCommitStore({
     dialect: "sqlite",
@@ -92,9 +105,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Grou
     reader,
     groupCommit: options.groupCommit ?? true,
     executeInTransaction: (sqlText, parameters) => writerBridge.execute(sqlText, parameters),
+    syncCommitted: () => wal.sync(),
     onClose: async () => {
       await reader.destroy();
       await writer.destroy();
+      await wal.close();
     },
   });
 }
