@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
+import type { Principal } from "@countersign/core";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyServerOptions } from "fastify";
 import { dashboardRoutes } from "../dashboard/routes.ts";
 import { webhookRoutes } from "../webhooks/routes.ts";
 import type { App } from "./app-type.ts";
-import { authenticate } from "./auth.ts";
+import { authenticate, cachedPrincipal } from "./auth.ts";
 import { errorHandler, sendProblem } from "./problem.ts";
 import { defaultPerIpLimit, installRateLimit } from "./rate-limit.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -83,26 +84,33 @@ export async function buildApp(options: AppOptions): Promise<App> {
     perIp: options.rateLimitPerIpPerMinute ?? defaultPerIpLimit(perPrincipal),
     trustProxy: options.services.dashboard.options.trustProxy,
   });
-  app.addHook("onRequest", async (req, reply) => {
+  // Callback style with a synchronous path for keys authenticated a moment ago: this runs before
+  // every API call, and an async hook costs a promise and a trip through the microtask queue.
+  app.addHook("onRequest", (req, reply, done) => {
     reply.header("x-request-id", String(req.id));
     // Decided by the matched route, never by the raw URL: the router decodes the path (`/%761/keys`
     // reaches `/v1/keys`), so a prefix test on `req.url` could be walked around.
     const roles = req.routeOptions.config.roles;
     // No roles: an unknown route (answered 404) or a public one (sign-in, invite acceptance).
-    if (!roles) return;
+    if (!roles) return done();
     // The HumanLayer-compatible API authenticates its own callers (bearer keys only).
-    if (req.routeOptions.url?.startsWith("/humanlayer/")) return;
-    // A bearer key, or a dashboard session cookie (whose state-changing calls need the CSRF token).
-    req.principal = await authenticate(req, options.services.keys, options.services.dashboard.sessions);
-    if (!roles.includes(req.principal.role)) {
-      return sendProblem(
+    if (req.routeOptions.url?.startsWith("/humanlayer/")) return done();
+    const admit = (principal: Principal): void => {
+      req.principal = principal;
+      if (roles.includes(principal.role)) return done();
+      // Answered here: the chain stops without `done`.
+      sendProblem(
         reply,
         req,
         403,
         "forbidden",
-        `this endpoint needs a key with role ${roles.join(" or ")}; yours is ${req.principal.role}`,
+        `this endpoint needs a key with role ${roles.join(" or ")}; yours is ${principal.role}`,
       );
-    }
+    };
+    const cached = cachedPrincipal(req, options.services.keys);
+    if (cached) return admit(cached);
+    // A bearer key, or a dashboard session cookie (whose state-changing calls need the CSRF token).
+    authenticate(req, options.services.keys, options.services.dashboard.sessions).then(admit, done);
   });
 
   await app.register(swagger, {

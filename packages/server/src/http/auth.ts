@@ -39,11 +39,26 @@ export async function authenticate(
     }
     throw new UnauthorizedError("send an API key as 'Authorization: Bearer <key>', or sign in");
   }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) throw new UnauthorizedError("the Authorization header must be 'Bearer <key>'");
-  const principal = await keys.authenticate(match[1]);
+  const secret = bearerSecret(header);
+  if (!secret) throw new UnauthorizedError("the Authorization header must be 'Bearer <key>'");
+  const principal = await keys.authenticate(secret);
   if (!principal) throw new UnauthorizedError("unknown or revoked API key");
   return principal;
+}
+
+/**
+ * The caller's principal at once, without a promise, when its bearer key was authenticated a
+ * moment ago (see PrincipalCache); undefined when `authenticate` must decide. Every API call
+ * passes here first, so the common case skips the asynchronous path entirely.
+ */
+export function cachedPrincipal(request: FastifyRequest, keys: KeysService): Principal | undefined {
+  const header = request.headers.authorization;
+  const secret = header ? bearerSecret(header) : undefined;
+  return secret ? keys.cachedPrincipal(secret) : undefined;
+}
+
+function bearerSecret(header: string): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
 }
 
 export function requireRole(principal: Principal | null, ...roles: Role[]): Principal {

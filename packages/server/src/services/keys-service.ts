@@ -104,6 +104,11 @@ export class KeysService {
     return created.secret;
   }
 
+  /** The principal a key secret was found to belong to within the last second, if any. */
+  cachedPrincipal(secret: string): Principal | undefined {
+    return looksLikeKeySecret(secret) ? this.principals.get(hashKeySecret(secret)) : undefined;
+  }
+
   async authenticate(secret: string): Promise<Principal | undefined> {
     if (!looksLikeKeySecret(secret)) return undefined;
     const hash = hashKeySecret(secret);
