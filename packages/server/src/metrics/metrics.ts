@@ -10,7 +10,14 @@ import type { Store } from "../storage/store.ts";
 export class Metrics {
   readonly registry = new Registry();
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
+  /**
+   * The histogram's child per (method, route, status). prom-client finds the child for a label set
+   * by sorting and joining the label names on every observation; the set of routes is fixed, so
+   * each child is looked up once and kept (every request is timed: this is on the hot path).
+   */
+  private readonly httpChildren = new Map<string, { observe(value: number): void }>();
   private readonly auditEntries: Counter<"kind">;
+  private readonly auditChildren = new Map<string, { inc(): void }>();
   private readonly unsubscribe: () => void;
 
   constructor(store: Store) {
@@ -32,7 +39,7 @@ export class Metrics {
     // Counted after commit: an entry that rolled back never happened.
     this.unsubscribe = store.onAppend(async (ctx, entries) => {
       ctx.afterCommit(() => {
-        for (const entry of entries) this.auditEntries.inc({ kind: entry.kind });
+        for (const entry of entries) this.auditCounter(entry.kind).inc();
       });
     });
     const seen = { batches: 0, units: 0 };
@@ -75,8 +82,24 @@ export class Metrics {
     });
   }
 
+  /** The audit counter's child for a kind, looked up once (see httpChildren). */
+  private auditCounter(kind: string): { inc(): void } {
+    let child = this.auditChildren.get(kind);
+    if (!child) {
+      child = this.auditEntries.labels({ kind });
+      this.auditChildren.set(kind, child);
+    }
+    return child;
+  }
+
   observeHttp(method: string, route: string, status: number, seconds: number): void {
-    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+    const key = `${method} ${status} ${route}`;
+    let child = this.httpChildren.get(key);
+    if (!child) {
+      child = this.httpDuration.labels({ method, route, status: String(status) });
+      this.httpChildren.set(key, child);
+    }
+    child.observe(seconds);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
@@ -85,6 +108,8 @@ export class Metrics {
 
   close(): void {
     this.unsubscribe();
+    this.httpChildren.clear();
+    this.auditChildren.clear();
     this.registry.clear();
   }
 }

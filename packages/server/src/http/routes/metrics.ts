@@ -8,9 +8,11 @@ import type { Services } from "../services.ts";
  * everyone. Also times every request by its route pattern (never the raw URL, which holds ids).
  */
 export function metricsRoutes(app: App, services: Services): void {
-  app.addHook("onResponse", async (req, reply) => {
+  // Callback style rather than async: it runs for every request, and nothing in it waits.
+  app.addHook("onResponse", (req, reply, done) => {
     const route = req.routeOptions.url ?? "unmatched";
     services.metrics.observeHttp(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get(
