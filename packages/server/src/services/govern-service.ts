@@ -53,6 +53,8 @@ interface Verdict {
 export class GovernService {
   private readonly deps: ServiceDeps;
   private readonly c: GovernCollaborators;
+  /** Results decided just now, with the JSON they were stored as (which is what the answer is). */
+  private readonly storedJson = new WeakMap<GovernResult, string>();
 
   constructor(deps: ServiceDeps, collaborators: GovernCollaborators) {
     this.deps = deps;
@@ -72,6 +74,14 @@ export class GovernService {
       }
       throw error;
     }
+  }
+
+  /**
+   * The JSON a result returned by `govern` was stored as, when it was decided by that very call
+   * (not a replay): the route sends it as it is instead of serialising the same object again.
+   */
+  jsonOf(result: GovernResult): string | undefined {
+    return this.storedJson.get(result);
   }
 
   /** What this call id was answered before, refreshed (see govern-replay.ts), if it was governed. */
@@ -195,6 +205,7 @@ export class GovernService {
       replayed: false,
       created_at: at,
     };
+    const doc = JSON.stringify(result);
     await insertGovernedCall(ctx.db, {
       id,
       agent_key_id: by.key_id,
@@ -204,8 +215,9 @@ export class GovernService {
       request_id: result.request_id,
       correlation_id: correlationId,
       created_at: at,
-      doc: JSON.stringify(result),
+      doc,
     });
+    ctx.afterCommit(() => this.storedJson.set(result, doc));
     const kind =
       result.decision === "allow" ? "allowed" : result.decision === "deny" ? "denied" : "approval_required";
     await ctx.appendAudit(

@@ -27,7 +27,13 @@ export function governanceRoutes(app: App, g: GovernanceServices): void {
         response: responses({ 200: GovernResultSchema }),
       },
     },
-    async (req) => g.govern.govern(principalOf(req), req.body),
+    async (req, reply) => {
+      const result = await g.govern.govern(principalOf(req), req.body);
+      // A fresh decision's stored document is this very result, already serialised.
+      const json = g.govern.jsonOf(result);
+      if (json !== undefined) return reply.type("application/json; charset=utf-8").send(json);
+      return result;
+    },
   );
 
   app.get(
