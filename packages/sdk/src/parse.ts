@@ -1,3 +1,4 @@
+import { quorumProgress, requestRouting } from "./reviewers.ts";
 import type {
   Action,
   ApiKey,
@@ -13,6 +14,7 @@ import type {
   Principal,
   RequestOption,
   RequestPage,
+  RequestQuorum,
   RequestResponse,
   RequestSource,
   Review,
@@ -143,9 +145,15 @@ const cancellation: Parser<NonNullable<ApprovalRequest["cancellation"]>> = (valu
   };
 };
 
-const quorum: Parser<ApprovalRequest["quorum"]> = (value, path) => {
+const quorum: Parser<{ required: number; approvals: number }> = (value, path) => {
   const o = obj(value, path);
   return { ...o, required: field(o, "required", int, path), approvals: field(o, "approvals", int, path) };
+};
+
+/** The full progress when the server reports it (servers with routing say `summary`), else the two counts. */
+const requestQuorum: Parser<RequestQuorum> = (value, path) => {
+  const o = obj(value, path);
+  return o.summary === undefined ? quorum(o, path) : quorumProgress(o, path);
 };
 
 const pendingEdit: Parser<PendingEdit> = (value, path) => {
@@ -187,7 +195,7 @@ export const approvalRequest: Parser<ApprovalRequest> = (value, path) => {
     retrieved_context: field(o, "retrieved_context", anything, path),
     tool: field(o, "tool", nullable(toolCall), path),
     body_hash: field(o, "body_hash", str, path),
-    quorum: field(o, "quorum", quorum, path),
+    quorum: field(o, "quorum", requestQuorum, path),
     response: field(o, "response", nullable(response), path),
     cancellation: field(o, "cancellation", nullable(cancellation), path),
     created_at: field(o, "created_at", timestamp, path),
@@ -197,6 +205,12 @@ export const approvalRequest: Parser<ApprovalRequest> = (value, path) => {
   if (token !== undefined) request.approval_token = token;
   const edits = field(o, "pending_edits", optional(arrayOf(pendingEdit)), path);
   if (edits !== undefined) request.pending_edits = edits;
+  const routing = field(o, "routing", optional(nullable(requestRouting)), path);
+  if (routing !== undefined) request.routing = routing;
+  const distinct = field(o, "require_distinct_roles", optional(bool), path);
+  if (distinct !== undefined) request.require_distinct_roles = distinct;
+  const escalateAfter = field(o, "escalate_after_seconds", optional(nullable(int)), path);
+  if (escalateAfter !== undefined) request.escalate_after_seconds = escalateAfter;
   return request;
 };
 

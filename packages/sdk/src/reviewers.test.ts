@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../../server/src/testing/harness.ts";
 import { CountersignClient } from "./client.ts";
 import { CountersignError } from "./errors.ts";
+import { approvalRequest } from "./parse.ts";
 import { type Reviewer, routingOf } from "./reviewers.ts";
 import { requestJson } from "./test-fixtures.ts";
 import { ShapeError } from "./validate.ts";
@@ -77,7 +78,21 @@ describe("reviewer management", () => {
     expect(hopeless.satisfiable).toBe(false);
     expect(hopeless.warnings.map((w) => w.code)).toEqual(["quorum_exceeds_eligible"]);
 
-    const { request } = await agent.createRequest({ question: "Pay?", required_role: "finance" });
+    const { request } = await agent.createRequest({
+      question: "Pay?",
+      required_role: "finance",
+      escalate_after_seconds: 120,
+      require_distinct_roles: false,
+    });
+    // Typed on the request itself, checked and with Dates, as well as through routingOf.
+    expect(request.routing?.state).toBe("routed");
+    expect(request.routing?.routed_at).toBeInstanceOf(Date);
+    expect(request.routing?.escalate_after_seconds).toBe(120);
+    expect(request.routing?.next_escalation_at).toBeInstanceOf(Date);
+    expect(request.escalate_after_seconds).toBe(120);
+    expect(request.require_distinct_roles).toBe(false);
+    expect(request.quorum.summary).toBe("0 of 1");
+    expect(request.quorum.remaining).toBe(1);
     const { routing, quorum } = routingOf(request);
     expect(routing?.state).toBe("routed");
     expect(routing?.assignees.map((a) => a.name)).toEqual(["Ann"]);
@@ -95,6 +110,11 @@ describe("routingOf", () => {
   it("is null for a request from a server without routing, and refuses a malformed one", () => {
     const old = requestJson() as never;
     expect(routingOf(old)).toEqual({ routing: null, quorum: null });
+    const parsedOld = approvalRequest(requestJson(), "$");
+    expect(parsedOld.routing).toBeUndefined();
+    expect(parsedOld.escalate_after_seconds).toBeUndefined();
+    expect(parsedOld.quorum).toEqual({ required: 1, approvals: 0 });
+    expect(() => approvalRequest(requestJson({ routing: { state: "lost" } }), "$")).toThrow(ShapeError);
     const broken = requestJson({ routing: { state: "lost" } }) as never;
     expect(() => routingOf(broken)).toThrow(ShapeError);
   });

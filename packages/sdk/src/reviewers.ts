@@ -330,9 +330,15 @@ export function routingOf(request: ApprovalRequest): {
   routing: RequestRouting | null;
   quorum: QuorumProgress | null;
 } {
+  // Requests parsed by this SDK carry both already checked; anything else is checked here.
   const o = request as unknown as Record<string, unknown>;
+  const raw = o.routing as { routed_at?: unknown } | null | undefined;
   const routing =
-    o.routing === undefined || o.routing === null ? null : requestRouting(o.routing, "$.routing");
+    raw === undefined || raw === null
+      ? null
+      : raw.routed_at instanceof Date
+        ? (raw as RequestRouting)
+        : requestRouting(raw, "$.routing");
   const q = request.quorum as unknown as Record<string, unknown>;
   const quorum = q.summary === undefined ? null : quorumProgress(q, "$.quorum");
   return { routing, quorum };

@@ -7,6 +7,8 @@
  * server's types carry timestamps as strings.
  */
 
+import type { QuorumProgress, RequestRouting } from "./reviewers.ts";
+
 export type Role = "admin" | "agent" | "reviewer";
 export type RequestType = "approval" | "decision" | "input";
 export type RequestStatus = "pending" | "approved" | "rejected" | "answered" | "cancelled" | "timed_out";
@@ -106,6 +108,10 @@ export interface RequestResponse {
   decided_at: Date;
 }
 
+/** A request's quorum progress: always `required` and `approvals`; the rest from servers with routing. */
+export type RequestQuorum = Pick<QuorumProgress, "required" | "approvals"> &
+  Partial<Omit<QuorumProgress, "required" | "approvals">>;
+
 export interface ApprovalRequest {
   id: string;
   type: RequestType;
@@ -132,11 +138,21 @@ export interface ApprovalRequest {
   retrieved_context: unknown;
   tool: ToolCall | null;
   body_hash: string;
+  /** With `required_roles`, each approval must come from a different role. Absent from older servers. */
+  require_distinct_roles?: boolean;
+  /** Seconds pending before the request escalates to the next tier; null: never. Absent from older servers. */
+  escalate_after_seconds?: number | null;
   /**
    * Progress towards the quorum; `approvals` counts distinct approving reviewers of the proposed
-   * arguments (once approved: of the approved ones).
+   * arguments (once approved: of the approved ones). Servers with routing also say who approved,
+   * which roles are still missing and a `"k of N"` summary.
    */
-  quorum: { required: number; approvals: number };
+  quorum: RequestQuorum;
+  /**
+   * Who the request was routed to and why, and when it escalates next; null for requests stored
+   * before routing existed, absent from servers without routing.
+   */
+  routing?: RequestRouting | null;
   /** Edits approvers proposed, each with its own quorum progress. Absent from older servers. */
   pending_edits?: PendingEdit[];
   response: RequestResponse | null;
@@ -247,9 +263,16 @@ export interface CreateRequestInput {
   required_roles?: string[];
   /** Distinct approvals needed (approval requests only); defaults to 1. */
   required_approvals?: number;
+  /** With several `required_roles`: each approval must come from a different one of them. */
+  require_distinct_roles?: boolean;
   priority?: Priority;
   /** After this many seconds a pending request becomes `timed_out`. */
   ttl_seconds?: number;
+  /**
+   * Escalate to the next tier (fallback reviewers, then admins) after this long pending; null:
+   * never. Defaults by priority (urgent 180, high 600, normal 1800, low never).
+   */
+  escalate_after_seconds?: number | null;
   /**
    * Idempotency key, unique per agent key: resending the same body returns the original request
    * (`replayed: true`), a different body is refused with 409. Also makes the create safe to retry.
