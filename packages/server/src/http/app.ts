@@ -97,7 +97,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (req.routeOptions.url?.startsWith("/humanlayer/")) return done();
     const admit = (principal: Principal): void => {
       req.principal = principal;
-      if (roles.includes(principal.role)) return done();
+      if (roles.includes(principal.role)) {
+        done();
+        return;
+      }
       // Answered here: the chain stops without `done`.
       sendProblem(
         reply,
