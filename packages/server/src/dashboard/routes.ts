@@ -12,6 +12,7 @@ import {
   isCrossSite,
   isSecureRequest,
   publicOrigin,
+  readCookie,
   sessionCookie,
 } from "./cookies.ts";
 import { RateLimitedError } from "./errors.ts";
@@ -30,6 +31,7 @@ import {
 } from "./schemas.ts";
 import type { AuthenticatedSession, ClientMeta } from "./sessions-service.ts";
 import { staticRoutes } from "./static.ts";
+import { DEVICE_COOKIE, deviceCookie } from "./trusted-devices.ts";
 
 function sessionState(req: FastifyRequest, session: AuthenticatedSession | null) {
   return {
@@ -77,7 +79,11 @@ export function dashboardRoutes(app: App, services: Services, shutdown: AbortSig
   ) => {
     // The session was just opened: the cookie lives exactly as long as its absolute expiry.
     const maxAge = d.options.sessionAbsoluteMs / 1000;
-    reply.header("set-cookie", sessionCookie(token, maxAge, isSecureRequest(req, trustProxy)));
+    const secure = isSecureRequest(req, trustProxy);
+    reply.header("set-cookie", sessionCookie(token, maxAge, secure));
+    // This browser has now signed in to the account: its later sign-in attempts are counted on
+    // their own, apart from strangers' (see trusted-devices.ts).
+    reply.header("set-cookie", deviceCookie(d.sessions.deviceTokenFor(session.account), secure));
     reply.header("cache-control", "no-store");
     return reply.code(201).send(sessionState(req, session));
   };
@@ -101,7 +107,8 @@ export function dashboardRoutes(app: App, services: Services, shutdown: AbortSig
     },
     async (req, reply) => {
       refuseCrossSite(req);
-      const { token, session } = await withRetryAfter(reply, () => d.sessions.signIn(req.body, meta(req)));
+      const signInMeta = { ...meta(req), deviceToken: readCookie(req, DEVICE_COOKIE) };
+      const { token, session } = await withRetryAfter(reply, () => d.sessions.signIn(req.body, signInMeta));
       return startSession(req, reply, token, session);
     },
   );

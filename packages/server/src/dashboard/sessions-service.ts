@@ -29,6 +29,7 @@ import {
   type SessionRecord,
   touchSession,
 } from "./sessions-repo.ts";
+import { deviceToken, isTrustedDevice } from "./trusted-devices.ts";
 
 /** A signed-in browser, as the authentication hook sees it. */
 export interface AuthenticatedSession {
@@ -56,6 +57,8 @@ export interface PublicSession {
 export interface ClientMeta {
   ip: string;
   userAgent: string | undefined;
+  /** The browser's device cookie, if it sent one (sign-in only). */
+  deviceToken?: string | undefined;
 }
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -79,43 +82,51 @@ export class SessionsService {
   private readonly options: DashboardOptions;
   /** Every sign-in attempt from one address (bounds password guessing and scrypt work). */
   private readonly perIp: AttemptLimiter;
-  /** Failed attempts against one account, from anywhere. */
+  /** Failed attempts against one account from browsers it has not signed in from (see trusted-devices.ts). */
   private readonly perAccount: AttemptLimiter;
+  /** Failed attempts from one browser that has signed in to the account before (per device token). */
+  private readonly perDevice: AttemptLimiter;
 
   constructor(deps: ServiceDeps, options: DashboardOptions) {
     this.deps = deps;
     this.options = options;
     this.perIp = new AttemptLimiter({ limit: 30, windowMs: 10 * 60_000, clock: deps.clock });
     this.perAccount = new AttemptLimiter({ limit: 10, windowMs: 15 * 60_000, clock: deps.clock });
+    this.perDevice = new AttemptLimiter({ limit: 10, windowMs: 15 * 60_000, clock: deps.clock });
   }
 
   private iso(ms = this.deps.clock.now()): string {
     return new Date(ms).toISOString();
   }
 
-  /** Refuses the attempt before any password work if either limit is reached. */
-  checkRate(ip: string, email?: string): void {
+  /** Counts an attempt from this address, refusing it first if the address has used up its allowance. */
+  checkRate(ip: string): void {
     // An IPv6 client usually holds a whole /64: counting each address alone would let it rotate
     // through them. IPv4-mapped addresses count as their IPv4 address.
     const address = normalizeIP(ip);
-    for (const verdict of [this.perIp.check(address), ...(email ? [this.perAccount.check(email)] : [])]) {
-      if (!verdict.allowed) {
-        throw new RateLimitedError(
-          `too many attempts; try again in ${verdict.retryAfterSeconds} s`,
-          verdict.retryAfterSeconds,
-        );
-      }
-    }
+    refuseIfSpent(this.perIp, address);
     this.perIp.hit(address);
   }
 
+  /**
+   * Signs in. Attempts are limited per address, then per account, or per device token when the
+   * browser has signed in to this account before (see trusted-devices.ts): strangers' failures
+   * never lock the owner's browser out.
+   */
   async signIn(
     input: { email: string; password: string },
     meta: ClientMeta,
   ): Promise<{ token: string; session: AuthenticatedSession }> {
     const email = input.email.trim().toLowerCase();
-    this.checkRate(meta.ip, email);
+    this.checkRate(meta.ip);
     const account = await findAccountByEmail(this.deps.store.db, email);
+    const now = this.deps.clock.now();
+    const trusted = account !== undefined && isTrustedDevice(meta.deviceToken, account, now);
+    const [limiter, limitKey] = trusted
+      ? [this.perDevice, `${account.id} ${meta.deviceToken}`]
+      : [this.perAccount, email];
+    // Before any password work: a spent allowance refuses even the right password.
+    refuseIfSpent(limiter, limitKey);
     const key = account ? await getKey(this.deps.store.db, account.key_id) : undefined;
     // An account is disabled directly, or by revoking its key through the keys API.
     const usable = account !== undefined && account.disabled_at === null && key?.revoked_at === null;
@@ -123,20 +134,32 @@ export class SessionsService {
       ? await verifyPassword(input.password, account.password_hash)
       : await verifyAgainstNothing(input.password);
     if (!account || !usable || !ok) {
-      this.perAccount.hit(email);
-      if (account) await this.auditFailure(account, meta, usable ? "wrong_password" : "account_disabled");
+      limiter.hit(limitKey);
+      if (account) {
+        await this.auditFailure(account, meta, usable ? "wrong_password" : "account_disabled", trusted);
+      }
       throw new UnauthorizedError("wrong email or password");
     }
-    this.perAccount.reset(email);
+    limiter.reset(limitKey);
     const upgraded = needsRehash(account.password_hash) ? await hashPassword(input.password) : undefined;
     return this.deps.store.write(async (ctx) => {
       if (upgraded) await rehashPassword(ctx.db, account.id, account.password_hash, upgraded);
       await deleteEndedSessions(ctx.db, this.iso(this.deps.clock.now() - KEEP_ENDED_MS));
-      return this.createInTx(ctx, account, meta);
+      return this.createInTx(ctx, upgraded ? { ...account, password_hash: upgraded } : account, meta);
     });
   }
 
-  private async auditFailure(account: AccountRecord, meta: ClientMeta, reason: string): Promise<void> {
+  /** A device token for a browser that has just signed in to this account (its device cookie). */
+  deviceTokenFor(account: AccountRecord): string {
+    return deviceToken(account, this.deps.clock.now());
+  }
+
+  private async auditFailure(
+    account: AccountRecord,
+    meta: ClientMeta,
+    reason: string,
+    trustedDevice: boolean,
+  ): Promise<void> {
     const actor: AuditActor = { type: "system", name: "sign-in" };
     await this.deps.store.write((ctx) =>
       ctx.appendAudit([
@@ -146,7 +169,7 @@ export class SessionsService {
           subject_id: account.id,
           correlation_id: null,
           actor,
-          data: { email: account.email, reason, ip: meta.ip },
+          data: { email: account.email, reason, ip: meta.ip, trusted_device: trustedDevice },
         },
       ]),
     );
@@ -300,6 +323,16 @@ export class SessionsService {
         },
       ]);
     });
+  }
+}
+
+function refuseIfSpent(limiter: AttemptLimiter, key: string): void {
+  const verdict = limiter.check(key);
+  if (!verdict.allowed) {
+    throw new RateLimitedError(
+      `too many attempts; try again in ${verdict.retryAfterSeconds} s`,
+      verdict.retryAfterSeconds,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { STORAGE_KINDS, startTestServer, type TestServer } from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
-import { asSession, createAccount, createInvite } from "./testing.ts";
+import { asSession, createAccount, createInvite, deviceCookieFrom } from "./testing.ts";
 
 const MINUTE = 60_000;
 
@@ -81,6 +81,47 @@ describe.each(STORAGE_KINDS)("dashboard sign-in and sessions (%s)", (storage) =>
       body: { email: me.email, password: me.password },
     });
     expect(ok.status).toBe(201);
+  });
+
+  it("keeps a browser that signed in before able to sign in while strangers exhaust the account's limit", async () => {
+    const me = await createAccount(s, email(), "reviewer");
+    const other = await createAccount(s, email(), "reviewer");
+    const signIn = (password: string, cookie?: string) =>
+      call(s.url, "POST", "/v1/sessions", {
+        body: { email: me.email, password },
+        ...(cookie ? { headers: { cookie } } : {}),
+      });
+    // The device cookie reaches only the sign-in call, never scripts or other sites.
+    const accepted = await call(s.url, "POST", "/v1/sessions", {
+      body: { email: me.email, password: me.password },
+    });
+    const attributes = accepted.headers.getSetCookie().find((c) => c.startsWith("cs_device="));
+    expect(attributes).toMatch(/; Path=\/v1\/sessions; HttpOnly; SameSite=Strict/);
+
+    for (let i = 0; i < 10; i++) expect((await signIn(`stranger's guess ${i}`)).status).toBe(401);
+    expect((await signIn(me.password)).status).toBe(429);
+    // Another account's device cookie, or a tampered one, earns nothing.
+    expect((await signIn(me.password, other.device)).status).toBe(429);
+    expect((await signIn(me.password, `${me.device.slice(0, -2)}xx`)).status).toBe(429);
+    // The owner's browser still signs in, and gets a fresh device cookie.
+    const owner = await signIn(me.password, me.device);
+    expect(owner.status).toBe(201);
+    const fresh = deviceCookieFrom(owner);
+
+    // That browser's own failures are limited on their own, per device cookie.
+    for (let i = 0; i < 10; i++) expect((await signIn(`typo ${i}`, fresh)).status).toBe(401);
+    expect((await signIn(me.password, fresh)).status).toBe(429);
+    clock.t += 16 * MINUTE;
+    expect((await signIn(me.password, fresh)).status).toBe(201);
+
+    const audit = await call<{
+      data: Array<{ kind: string; subject_id: string; data: Record<string, unknown> }>;
+    }>(s.url, "GET", "/v1/audit?limit=1000", { key: s.adminKey });
+    const failures = audit.body.data.filter(
+      (e) => e.kind === "session.sign_in_failed" && e.subject_id === me.account.id,
+    );
+    expect(failures.filter((e) => e.data.trusted_device === false)).toHaveLength(10);
+    expect(failures.filter((e) => e.data.trusted_device === true)).toHaveLength(10);
   });
 
   it("rate-limits sign-in attempts per client address", async () => {

@@ -6,14 +6,25 @@ export interface TestSession {
   email: string;
   password: string;
   cookie: string;
+  /** The device cookie (`cs_device=…`) the browser got when it signed in. */
+  device: string;
   csrf: string;
   account: { id: string; key_id: string; role: string; email: string };
 }
 
 export function sessionCookieFrom(res: { headers: Headers }): string {
-  const raw = res.headers.get("set-cookie") ?? "";
-  const pair = raw.split(";")[0] ?? "";
-  if (!pair.startsWith("cs_session=")) throw new Error(`no session cookie in ${JSON.stringify(raw)}`);
+  return cookieFrom(res, "cs_session");
+}
+
+export function deviceCookieFrom(res: { headers: Headers }): string {
+  return cookieFrom(res, "cs_device");
+}
+
+/** `name=value` of one Set-Cookie header of a response. */
+function cookieFrom(res: { headers: Headers }, name: string): string {
+  const all = res.headers.getSetCookie();
+  const pair = all.map((c) => c.split(";")[0] ?? "").find((p) => p.startsWith(`${name}=`));
+  if (!pair) throw new Error(`no ${name} cookie in ${JSON.stringify(all)}`);
   return pair;
 }
 
@@ -51,6 +62,7 @@ export async function createAccount(
     email,
     password,
     cookie: sessionCookieFrom(res),
+    device: deviceCookieFrom(res),
     csrf: res.body.csrf_token,
     account: res.body.account,
   };
