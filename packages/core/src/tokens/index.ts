@@ -33,6 +33,8 @@ export {
   type Ed25519PrivateJwk,
   type Ed25519PublicJwk,
   generateSigningKey,
+  type PublishedSigningKey,
+  parsePublishedSigningKey,
   parseSigningKeyRecord,
   type SigningKeyRecord,
 } from "./signing-key.ts";

@@ -1,5 +1,5 @@
 import { APPROVAL_TOKEN_ALG } from "./claims.ts";
-import { type Ed25519PublicJwk, isKeyBytes, type SigningKeyRecord } from "./signing-key.ts";
+import { type Ed25519PublicJwk, isKeyBytes, type PublishedSigningKey } from "./signing-key.ts";
 
 /** A public key as published at `/.well-known/jwks.json`. */
 export interface PublishedJwk extends Ed25519PublicJwk {
@@ -31,7 +31,7 @@ export interface JwksLike {
  * The JWKS to publish: every key given, retired ones included, so tokens they signed keep verifying.
  * Drop retired keys with `pruneSigningKeys` first; only public members are ever copied.
  */
-export function jwksFromKeys(keys: readonly SigningKeyRecord[]): Jwks {
+export function jwksFromKeys(keys: readonly PublishedSigningKey[]): Jwks {
   return {
     keys: keys.map((key) => ({
       kty: "OKP",

@@ -1,7 +1,7 @@
 import { ValidationError } from "../errors.ts";
 import { DEFAULT_CLOCK_SKEW_SECONDS } from "./claims.ts";
 import { SigningKeyError } from "./errors.ts";
-import type { SigningKeyRecord } from "./signing-key.ts";
+import type { PublishedSigningKey, SigningKeyRecord } from "./signing-key.ts";
 
 /*
  * Rotation: a new key starts signing, the old one is retired but stays in the JWKS, because
@@ -21,7 +21,7 @@ export function activeSigningKey(keys: readonly SigningKeyRecord[]): SigningKeyR
 }
 
 /** The key, retired at `retiredAt`. Retiring twice keeps the first time, so the drop date never moves. */
-export function retireSigningKey(key: SigningKeyRecord, retiredAt: string): SigningKeyRecord {
+export function retireSigningKey<K extends PublishedSigningKey>(key: K, retiredAt: string): K {
   if (key.retired_at !== null) return key;
   assertTimestamp(retiredAt, "retired_at");
   return { ...key, retired_at: retiredAt };
@@ -46,7 +46,7 @@ export function rotateSigningKeys(
  * just before retirement lives that long, and verifiers accept it for the clock skew beyond.
  */
 export function signingKeyDroppableAt(
-  key: SigningKeyRecord,
+  key: PublishedSigningKey,
   maxTokenLifetimeSeconds: number,
   clockSkewSeconds: number = DEFAULT_CLOCK_SKEW_SECONDS,
 ): number | null {
@@ -58,12 +58,12 @@ export function signingKeyDroppableAt(
 }
 
 /** The keys still needed at `now` (ms): active keys and retired keys whose tokens may still be live. */
-export function pruneSigningKeys(
-  keys: readonly SigningKeyRecord[],
+export function pruneSigningKeys<K extends PublishedSigningKey>(
+  keys: readonly K[],
   now: number,
   maxTokenLifetimeSeconds: number,
   clockSkewSeconds: number = DEFAULT_CLOCK_SKEW_SECONDS,
-): SigningKeyRecord[] {
+): K[] {
   return keys.filter((key) => {
     const droppableAt = signingKeyDroppableAt(key, maxTokenLifetimeSeconds, clockSkewSeconds);
     return droppableAt === null || now < droppableAt;

@@ -31,6 +31,12 @@ export interface SigningKeyRecord {
 }
 
 /**
+ * What is known of a key without its private half: enough to publish it and to know whether it
+ * still signs. A retired key is only ever needed in this form.
+ */
+export type PublishedSigningKey = Omit<SigningKeyRecord, "private_jwk">;
+
+/**
  * A fresh Ed25519 signing key.
  *
  * The one place in core that draws randomness: node:crypto's key generation uses the operating
@@ -95,6 +101,38 @@ export function parseSigningKeyRecord(value: unknown): SigningKeyRecord {
   };
   privateKeyOf(parsed);
   return parsed;
+}
+
+/**
+ * The public parts of a stored record, checked, without reading (or needing) its private half:
+ * a retired key is loaded this way, so one whose private half can no longer be opened (the key
+ * that sealed it was lost) does not stop the keyring from loading.
+ */
+export function parsePublishedSigningKey(value: unknown): PublishedSigningKey {
+  if (typeof value !== "object" || value === null)
+    throw new SigningKeyError("signing key record is not an object");
+  const record = value as Partial<Record<keyof SigningKeyRecord, unknown>>;
+  if (typeof record.kid !== "string" || record.kid.length === 0) {
+    throw new SigningKeyError("signing key record has no kid");
+  }
+  const label = `signing key ${record.kid}`;
+  if (typeof record.created_at !== "string" || Number.isNaN(Date.parse(record.created_at))) {
+    throw new SigningKeyError(`${label}: created_at is not a timestamp`);
+  }
+  if (
+    record.retired_at !== null &&
+    (typeof record.retired_at !== "string" || Number.isNaN(Date.parse(record.retired_at)))
+  ) {
+    throw new SigningKeyError(`${label}: retired_at is neither null nor a timestamp`);
+  }
+  const pub = record.public_jwk as Partial<Ed25519PublicJwk> | undefined;
+  if (!isOkpEd25519(pub)) throw new SigningKeyError(`${label}: public key is not an Ed25519 OKP JWK`);
+  return {
+    kid: record.kid,
+    public_jwk: { kty: "OKP", crv: "Ed25519", x: pub.x },
+    created_at: record.created_at,
+    retired_at: record.retired_at,
+  };
 }
 
 const privateKeys = new WeakMap<SigningKeyRecord, KeyObject>();

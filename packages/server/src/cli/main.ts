@@ -29,6 +29,7 @@ Commands:
       --outbound-allowlist CIDRS/HOSTS  (webhook and callback targets allowed on private networks)
   keys create --role R --name N create an API key (admin | agent | reviewer) in the configured store
   audit verify                  recompute the audit hash chain; exit 1 naming the first broken seq
+  secrets recover [--apply]     after losing the secret key: retire the signing keys it sealed
   policy check FILE             validate a policy file; problems print as file:line:column
   policy test FILE --cases F    run expected-decision fixtures against a policy
   hook claude-code              answer a Claude Code PreToolUse/PermissionRequest hook (JSON on stdin)
@@ -48,6 +49,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
         return await keys(rest, env, out);
       case "audit":
         return await audit(rest, env, out);
+      case "secrets":
+        return await (await import("./secrets-commands.ts")).secretsCommand(rest, env, out, (flags) =>
+          resolve(flags, env),
+        );
       case "policy":
         return await policy(rest, out);
       case "hook":

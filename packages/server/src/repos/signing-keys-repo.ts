@@ -1,4 +1,10 @@
-import { parseSigningKeyRecord, SigningKeyError, type SigningKeyRecord } from "@countersign/core";
+import {
+  type PublishedSigningKey,
+  parsePublishedSigningKey,
+  parseSigningKeyRecord,
+  SigningKeyError,
+  type SigningKeyRecord,
+} from "@countersign/core";
 import type { SecretBox } from "../webhooks/secrets.ts";
 import type { Executor } from "./executor.ts";
 
@@ -67,6 +73,27 @@ export function signingKeyFromRow(row: SigningKeyRow, box: SecretBox): SigningKe
     }
   }
   return parseSigningKeyRecord(withColumn);
+}
+
+/** The public parts of a row's key, without opening its private half (what a retired key needs). */
+export function publishedKeyFromRow(row: SigningKeyRow): PublishedSigningKey {
+  const record: unknown = JSON.parse(row.record);
+  if (typeof record !== "object" || record === null) return parsePublishedSigningKey(record);
+  return parsePublishedSigningKey({ ...record, retired_at: row.retired_at });
+}
+
+/**
+ * Retires a key whose private half cannot be opened any more, leaving its record as it is (it
+ * cannot be sealed again without the private half); false if it was already retired.
+ */
+export async function retireUnreadableSigningKeyRow(db: Executor, kid: string, at: string): Promise<boolean> {
+  const result = await db
+    .updateTable("signing_keys")
+    .set({ retired_at: at })
+    .where("kid", "=", kid)
+    .where("retired_at", "is", null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /** Every stored key, oldest first. Keys are never deleted, so this only grows by one per rotation. */

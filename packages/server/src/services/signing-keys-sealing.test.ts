@@ -79,13 +79,14 @@ describe.each(STORAGE_KINDS)("signing keys sealed at rest (%s)", (kind) => {
     const keys = signingKeys(t.store, clock);
     const first = await keys.ensureActiveKey();
     const { kid } = await keys.rotate(admin);
-    // Someone with write access to the database moves the active key's sealed half to the old kid.
-    const moved = JSON.parse(await storedRecord(t.store, kid)) as { sealed_private_jwk: string };
-    const old = JSON.parse(await storedRecord(t.store, first.kid)) as Record<string, unknown>;
+    // Someone with write access to the database moves the retired key's sealed half to the active
+    // kid (only active keys are ever opened: a retired key's private half is never used again).
+    const moved = JSON.parse(await storedRecord(t.store, first.kid)) as { sealed_private_jwk: string };
+    const active = JSON.parse(await storedRecord(t.store, kid)) as Record<string, unknown>;
     await t.store.db
       .updateTable("signing_keys")
-      .set({ record: JSON.stringify({ ...old, sealed_private_jwk: moved.sealed_private_jwk }) })
-      .where("kid", "=", first.kid)
+      .set({ record: JSON.stringify({ ...active, sealed_private_jwk: moved.sealed_private_jwk }) })
+      .where("kid", "=", kid)
       .execute();
     await expect(signingKeys(t.store, clock).ensureActiveKey()).rejects.toThrow(SigningKeyError);
   });
@@ -99,6 +100,43 @@ describe.each(STORAGE_KINDS)("signing keys sealed at rest (%s)", (kind) => {
       /sealed with another key/,
     );
     await expect(signingKeys(t.store, clock, other).ensureActiveKey()).rejects.toThrow(SigningKeyError);
+  });
+
+  it("after the secret key is lost, retires the keys it sealed and starts afresh", async () => {
+    const original = await signingKeys(t.store, clock).ensureActiveKey();
+    const retiredBefore = await signingKeys(t.store, clock).rotate(admin);
+    const lostKey = retiredBefore.kid;
+    const other = () =>
+      new SharedSecretBox(depsOf(t.store, clock), {
+        env: { COUNTERSIGN_SECRET_KEY: "another-secret-key-of-at-least-32-characters" },
+      });
+    await expect(signingKeys(t.store, clock, other()).ensureActiveKey()).rejects.toThrow(
+      /secrets recover --apply/,
+    );
+    // Only the active key needs its private half: the one retired earlier is not reported.
+    const dry = await signingKeys(t.store, clock, other()).recoverUnreadable(false);
+    expect(dry).toEqual([
+      { kid: lostKey, reason: expect.stringMatching(/sealed with another key/), retired: false },
+    ]);
+
+    const applied = await signingKeys(t.store, clock, other()).recoverUnreadable(true);
+    expect(applied.map((k) => [k.kid, k.retired])).toEqual([[lostKey, true]]);
+    const keys = signingKeys(t.store, clock, other());
+    const fresh = await keys.ensureActiveKey();
+    expect([original.kid, lostKey]).not.toContain(fresh.kid);
+    expect(
+      keys
+        .jwks()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual([original.kid, lostKey, fresh.kid].sort());
+    const audit = await listAudit(t.store.db, 0, 100);
+    expect(audit.filter((e) => e.kind === "signing_key.retired_unreadable").map((e) => e.subject_id)).toEqual(
+      [lostKey],
+    );
+    expect(verifyChain(audit).ok).toBe(true);
+    // Run again: nothing left to retire.
+    expect(await signingKeys(t.store, clock, other()).recoverUnreadable(true)).toEqual([]);
   });
 
   it("keeps using a plaintext record from an earlier version, and seals it on start", async () => {

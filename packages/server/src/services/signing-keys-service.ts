@@ -6,6 +6,7 @@ import {
   type Jwks,
   jwksFromKeys,
   type Principal,
+  type PublishedSigningKey,
   principalActor,
   pruneSigningKeys,
   retireSigningKey,
@@ -18,7 +19,9 @@ import {
   insertSigningKey,
   isPlaintextSigningKeyRow,
   listSigningKeyRows,
+  publishedKeyFromRow,
   retireSigningKeyRow,
+  retireUnreadableSigningKeyRow,
   type SigningKeyRow,
   sealSigningKeyRow,
   signingKeyExists,
@@ -72,7 +75,10 @@ export class SigningKeysService {
   private readonly deps: ServiceDeps;
   private readonly refreshIntervalMs: number;
   private readonly secretBox: SharedSecretBox;
-  private readonly byKid = new Map<string, SigningKeyRecord>();
+  /** Every key loaded, public parts: what the JWKS publishes. */
+  private readonly byKid = new Map<string, PublishedSigningKey>();
+  /** The keys that still sign, with their private halves (only these are ever unsealed). */
+  private readonly signers = new Map<string, SigningKeyRecord>();
   private active: SigningKeyRecord | undefined;
   private inFlight: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -186,7 +192,7 @@ export class SigningKeysService {
       const current = await listSigningKeyRows(ctx.db);
       const active = current
         .filter((row) => row.retired_at === null)
-        .map((row) => this.byKid.get(row.kid) ?? signingKeyFromRow(row, box));
+        .map((row) => this.signers.get(row.kid) ?? signingKeyFromRow(row, box));
       const retiredKeys = rotateSigningKeys(active, next, at).filter((key) => key.kid !== next.kid);
       for (const key of retiredKeys) await retireSigningKeyRow(ctx.db, key, box);
       await insertSigningKey(ctx.db, next, box);
@@ -250,13 +256,73 @@ export class SigningKeysService {
   private learn(box: SecretBox, rows: SigningKeyRow[], written: SigningKeyRecord[] = []): void {
     for (const row of rows) {
       const known = this.byKid.get(row.kid);
-      // Opening and parsing imports and checks the private key: once per key, not on every refresh.
-      if (known === undefined) this.remember(signingKeyFromRow(row, box));
-      else if (row.retired_at !== null) this.remember(retireSigningKey(known, row.retired_at));
+      if (known === undefined) {
+        // Only a key that signs needs its private half; opening and parsing imports and checks it,
+        // once per key. A retired one is read without it, so a key sealed under a secret key since
+        // lost (and then retired, see recoverUnreadable) no longer stops the keyring from loading.
+        this.remember(row.retired_at === null ? this.openSigner(row, box) : publishedKeyFromRow(row));
+      } else if (row.retired_at !== null) {
+        this.remember(retireSigningKey(known, row.retired_at));
+      }
     }
     for (const key of written) this.remember(key);
-    const keys = [...this.byKid.values()];
-    this.active = keys.some((key) => key.retired_at === null) ? activeSigningKey(keys) : undefined;
+    const signing = [...this.signers.values()];
+    this.active = signing.length > 0 ? activeSigningKey(signing) : undefined;
+  }
+
+  private openSigner(row: SigningKeyRow, box: SecretBox): SigningKeyRecord {
+    try {
+      return signingKeyFromRow(row, box);
+    } catch (error) {
+      if (!(error instanceof SigningKeyError)) throw error;
+      throw new SigningKeyError(
+        `${error.message}. Start with the secret key it was sealed with; if that key is lost, ` +
+          "`countersign secrets recover --apply` retires this key (tokens it signed keep verifying) " +
+          "and the next start makes a new one",
+      );
+    }
+  }
+
+  /**
+   * Active keys whose private half cannot be opened with the current secret key (it was lost, or
+   * `COUNTERSIGN_SECRET_KEY` changed). With `apply`, retires them, one `signing_key.retired_unreadable`
+   * audit entry each: their public halves stay published for the tokens they signed, and the next
+   * start creates a fresh key. Nothing else is changed; nothing is deleted.
+   */
+  async recoverUnreadable(apply: boolean): Promise<Array<{ kid: string; reason: string; retired: boolean }>> {
+    const box = await this.secretBox.open();
+    const unreadable: Array<{ kid: string; reason: string }> = [];
+    for (const row of await listSigningKeyRows(this.deps.store.db)) {
+      if (row.retired_at !== null) continue;
+      try {
+        signingKeyFromRow(row, box);
+      } catch (error) {
+        if (!(error instanceof SigningKeyError)) throw error;
+        unreadable.push({ kid: row.kid, reason: error.message });
+      }
+    }
+    if (!apply || unreadable.length === 0) return unreadable.map((key) => ({ ...key, retired: false }));
+    const retired = await this.deps.store.write(async (ctx) => {
+      const at = isoAt(this.deps.clock.now());
+      const done: string[] = [];
+      for (const key of unreadable) {
+        if (!(await retireUnreadableSigningKeyRow(ctx.db, key.kid, at))) continue;
+        done.push(key.kid);
+        await ctx.appendAudit([
+          {
+            at,
+            kind: "signing_key.retired_unreadable",
+            subject_id: key.kid,
+            correlation_id: null,
+            actor: SYSTEM_ACTOR,
+            data: { kid: key.kid, reason: key.reason },
+          },
+        ]);
+      }
+      if (done.length > 0) ctx.changed(SIGNING_KEYS_SUBJECT);
+      return done;
+    });
+    return unreadable.map((key) => ({ ...key, retired: retired.includes(key.kid) }));
   }
 
   /**
@@ -284,10 +350,12 @@ export class SigningKeysService {
     });
   }
 
-  private remember(key: SigningKeyRecord): void {
+  private remember(key: PublishedSigningKey | SigningKeyRecord): void {
     const known = this.byKid.get(key.kid);
     if (known !== undefined && (known.retired_at !== null || key.retired_at === null)) return;
     this.byKid.set(key.kid, key);
+    if (key.retired_at === null && "private_jwk" in key) this.signers.set(key.kid, key);
+    else this.signers.delete(key.kid);
   }
 
   /** `sig_…`: core's id prefixes name stored resources, so a kid reuses the time-sortable body. */
