@@ -55,7 +55,18 @@ async function startCountersign(
   const cli = fileURLToPath(new URL("../packages/server/bin/countersign.js", import.meta.url));
   const child = spawn(
     process.execPath,
-    [cli, "serve", "--port", "0", "--data", dataDir, "--outbound-allowlist", "127.0.0.1/32"],
+    [
+      cli,
+      "serve",
+      "--port",
+      "0",
+      "--data",
+      dataDir,
+      "--outbound-allowlist",
+      "127.0.0.1/32",
+      "--callback-allowlist",
+      "127.0.0.1/32",
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, COUNTERSIGN_BOOTSTRAP_ADMIN_KEY: adminKey, COUNTERSIGN_LOG_LEVEL: "silent" },

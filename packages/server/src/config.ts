@@ -30,6 +30,7 @@ export const SERVER_FLAGS = {
   policy: { type: "string" },
   "log-level": { type: "string" },
   "outbound-allowlist": { type: "string" },
+  "callback-allowlist": { type: "string" },
 } as const;
 
 export class ConfigError extends Error {
@@ -74,7 +75,11 @@ export function resolveConfig(
     bootstrapAdminKey: emptyToUndefined(env.COUNTERSIGN_BOOTSTRAP_ADMIN_KEY),
     logLevel: flags["log-level"] ?? env.COUNTERSIGN_LOG_LEVEL ?? "info",
     expirySweepMs: sweep,
-    ...resolveWebhookConfig(flags["outbound-allowlist"], env, (message) => new ConfigError(message)),
+    ...resolveWebhookConfig(
+      { outbound: flags["outbound-allowlist"], callback: flags["callback-allowlist"] },
+      env,
+      (message) => new ConfigError(message),
+    ),
     ...resolveEscalationConfig(env, (message) => new ConfigError(message)),
   };
 }

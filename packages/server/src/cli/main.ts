@@ -26,7 +26,8 @@ const USAGE = `Usage: countersign <command> [options]
 Commands:
   serve                         start the server
       --port N  --host H  --data DIR  --database-url URL  --policy FILE  --log-level LEVEL
-      --outbound-allowlist CIDRS/HOSTS  (webhook and callback targets allowed on private networks)
+      --outbound-allowlist CIDRS/HOSTS  (webhook endpoints allowed on private networks)
+      --callback-allowlist CIDRS/HOSTS  (agents' callback_url targets allowed on private networks)
   keys create --role R --name N create an API key (admin | agent | reviewer) in the configured store
   audit verify                  recompute the audit hash chain; exit 1 naming the first broken seq
   secrets recover [--apply]     after losing the secret key: retire the signing keys it sealed

@@ -21,7 +21,18 @@ interface Child {
 async function serve(dataDir: string, adminKey: string): Promise<Child> {
   const child = spawn(
     process.execPath,
-    [CLI, "serve", "--port", "0", "--data", dataDir, "--outbound-allowlist", "127.0.0.1/32"],
+    [
+      CLI,
+      "serve",
+      "--port",
+      "0",
+      "--data",
+      dataDir,
+      "--outbound-allowlist",
+      "127.0.0.1/32",
+      "--callback-allowlist",
+      "127.0.0.1/32",
+    ],
     {
       stdio: ["ignore", "pipe", "pipe"],
       env: {

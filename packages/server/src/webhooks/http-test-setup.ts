@@ -9,7 +9,11 @@ import type { DeliveryResource } from "./resources.ts";
 import { type ReceivedWebhook, type Receiver, startReceiver } from "./testing.ts";
 
 // Retries shortened through configuration: 4 attempts, 50–100 ms apart. Loopback allow-listed.
-const CONFIG = { outboundAllowlist: ["127.0.0.1/32"], webhookRetrySchedule: [0, 0.05, 0.05, 0.1] };
+const CONFIG = {
+  outboundAllowlist: ["127.0.0.1/32"],
+  callbackAllowlist: ["127.0.0.1/32"],
+  webhookRetrySchedule: [0, 0.05, 0.05, 0.1],
+};
 
 export interface Event {
   type: string;

@@ -8,7 +8,11 @@ import { claimDue } from "./repo.ts";
 import { wdb } from "./schema.ts";
 import { type Receiver, startReceiver } from "./testing.ts";
 
-const SETTINGS = { outboundAllowlist: ["127.0.0.1/32"], webhookRetrySchedule: [0, 0.05, 0.1] };
+const SETTINGS = {
+  outboundAllowlist: ["127.0.0.1/32"],
+  callbackAllowlist: ["127.0.0.1/32"],
+  webhookRetrySchedule: [0, 0.05, 0.1],
+};
 
 describe.each(STORAGE_KINDS)("transactional outbox and delivery worker (%s)", (storage) => {
   let s: TestServer;

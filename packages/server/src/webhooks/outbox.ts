@@ -30,8 +30,11 @@ interface Loaded {
 export interface OutboxOptions {
   ids: IdGenerator;
   now: () => number;
-  /** The SSRF policy in force (the allow-list can only be known once the server is configured). */
-  policy: () => OutboundPolicy;
+  /**
+   * The SSRF policy agents' callback URLs are held to (its allow-list is known only once the
+   * server is configured).
+   */
+  callbackPolicy: () => OutboundPolicy;
   /** Delay of the first attempt (the retry schedule's first entry), in ms. */
   firstDelayMs: () => number;
   /** Called after a unit that enqueued deliveries commits: wakes the delivery worker. */
@@ -199,11 +202,13 @@ export class Outbox {
     }
   }
 
-  /** A callback URL pointing inside the network is refused when the request is created (400). */
-  /** Refuses a callback URL the outbound policy forbids, as a 400 naming `/callback_url`. */
+  /**
+   * Refuses, when the request is created, a callback URL the callback policy forbids (one pointing
+   * inside the network and not allow-listed for callbacks), as a 400 naming `/callback_url`.
+   */
   checkCallbackUrl(url: string): void {
     try {
-      this.options.policy().checkUrl(url);
+      this.options.callbackPolicy().checkUrl(url);
     } catch (error) {
       if (!(error instanceof OutboundRefusedError)) throw error;
       const message = `callback_url refused: ${error.message}`;

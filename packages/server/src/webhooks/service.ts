@@ -21,7 +21,10 @@ import { DeliveryTargets } from "./targets.ts";
 import { DeliveryWorker } from "./worker.ts";
 
 export interface WebhookSettings {
+  /** Internal targets admins' webhook endpoints may reach. */
   outboundAllowlist?: string[] | undefined;
+  /** Internal targets agents' callback URLs may reach (a separate list: see WebhookConfig). */
+  callbackAllowlist?: string[] | undefined;
   webhookRetrySchedule?: number[] | undefined;
 }
 
@@ -42,10 +45,13 @@ export class WebhooksService {
   private readonly deps: ServiceDeps;
   readonly outbox: Outbox;
   private policy = new OutboundPolicy([]);
+  private callbackPolicy = new OutboundPolicy([], undefined, "COUNTERSIGN_CALLBACK_ALLOWLIST");
   private schedule: readonly number[] = DEFAULT_RETRY_SCHEDULE;
   private box: SecretBox | undefined;
   private readonly secretBox: SharedSecretBox;
-  private client: OutboundClient | undefined;
+  /** One client per policy: a pooled socket is reused without a new address check, so admins'
+   * endpoints and agents' callbacks must never share one. */
+  private clients: { endpoint: OutboundClient; callback: OutboundClient } | undefined;
   private deliveryWorker: DeliveryWorker | undefined;
   private readonly endpoints: WebhookEndpoints;
   private readonly callbacks: CallbackSigningKeys;
@@ -59,7 +65,7 @@ export class WebhooksService {
     this.outbox = new Outbox({
       ids: deps.ids,
       now: () => deps.clock.now(),
-      policy: () => this.policy,
+      callbackPolicy: () => this.callbackPolicy,
       firstDelayMs: () => (this.schedule[0] ?? 0) * 1000,
       onCommitted: () => this.deliveryWorker?.poke(),
     });
@@ -89,15 +95,24 @@ export class WebhooksService {
   async start(settings: WebhookSettings, options: WebhooksStartOptions = {}): Promise<void> {
     if (this.deliveryWorker) return;
     this.policy = new OutboundPolicy(settings.outboundAllowlist ?? [], options.resolver);
+    this.callbackPolicy = new OutboundPolicy(
+      settings.callbackAllowlist ?? [],
+      options.resolver,
+      "COUNTERSIGN_CALLBACK_ALLOWLIST",
+    );
     this.schedule = settings.webhookRetrySchedule ?? DEFAULT_RETRY_SCHEDULE;
     this.box = await this.secretBox.open(options);
     await this.callbacks.ensure();
     const timeoutMs = options.timeoutMs ?? 15_000;
-    this.client = new OutboundClient({ policy: this.policy, timeoutMs });
+    const clients = {
+      endpoint: new OutboundClient({ policy: this.policy, timeoutMs }),
+      callback: new OutboundClient({ policy: this.callbackPolicy, timeoutMs }),
+    };
+    this.clients = clients;
     this.deliveryWorker = new DeliveryWorker({
       store: this.deps.store,
       clock: this.deps.clock,
-      client: this.client,
+      clients,
       resolve: (delivery) => this.targets.resolve(delivery),
       schedule: this.schedule,
       leaseMs: options.leaseMs ?? 5_000,
@@ -113,8 +128,9 @@ export class WebhooksService {
     const worker = this.deliveryWorker;
     this.deliveryWorker = undefined;
     await worker?.stop();
-    this.client?.close();
-    this.client = undefined;
+    this.clients?.endpoint.close();
+    this.clients?.callback.close();
+    this.clients = undefined;
   }
 
   // ---- endpoints (endpoints.ts) --------------------------------------------------------------------

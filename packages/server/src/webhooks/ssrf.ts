@@ -190,7 +190,7 @@ function normaliseHost(host: string): string {
   return h;
 }
 
-/** Entries of `COUNTERSIGN_OUTBOUND_ALLOWLIST`: CIDRs, single addresses, host names, `*.domain`. */
+/** Allow-list entries (`COUNTERSIGN_OUTBOUND_ALLOWLIST`, `COUNTERSIGN_CALLBACK_ALLOWLIST`): CIDRs, single addresses, host names, `*.domain`. */
 export interface OutboundAllowlist {
   cidrs: Cidr[];
   hosts: Set<string>;
@@ -225,12 +225,19 @@ export function parseAllowlist(entries: readonly string[]): OutboundAllowlist {
 
 export class OutboundPolicy {
   private readonly allow: OutboundAllowlist;
+  private readonly setting: string;
   private readonly resolver: Resolver;
   /** For node:http's `lookup` option: resolves, then refuses the connection if any address is internal. */
   readonly lookup: LookupFunction;
 
-  constructor(allowlist: readonly string[] = [], resolver: Resolver = systemResolver) {
+  /** `setting`: the variable that allow-lists targets for this policy, named in refusals. */
+  constructor(
+    allowlist: readonly string[] = [],
+    resolver: Resolver = systemResolver,
+    setting = "COUNTERSIGN_OUTBOUND_ALLOWLIST",
+  ) {
     this.allow = parseAllowlist(allowlist);
+    this.setting = setting;
     this.resolver = resolver;
     this.lookup = (hostname, options, callback) => {
       this.resolveChecked(hostname).then(
@@ -344,6 +351,6 @@ export class OutboundPolicy {
 
   private explain(target: string, address: string, reason: string): string {
     const what = target === address ? `${target} is` : `${target} resolves to ${address}, which is`;
-    return `${what} ${reason}; internal addresses are refused unless allow-listed (COUNTERSIGN_OUTBOUND_ALLOWLIST)`;
+    return `${what} ${reason}; internal addresses are refused unless allow-listed (${this.setting})`;
   }
 }

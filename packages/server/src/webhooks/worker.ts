@@ -24,7 +24,8 @@ export type TargetResolution = { url: string; keys: SigningKeys } | { cancel: st
 export interface DeliveryWorkerOptions {
   store: Store;
   clock: Clock;
-  client: OutboundClient;
+  /** The client for admins' endpoints and the one for agents' callbacks (each with its own allow-list). */
+  clients: { endpoint: OutboundClient; callback: OutboundClient };
   /** Signing keys and URL for a delivery (the endpoint may have been deleted or its secret rotated). */
   resolve: (delivery: DeliveryRow) => Promise<TargetResolution>;
   schedule: readonly number[];
@@ -218,7 +219,8 @@ export class DeliveryWorker {
       return;
     }
     const headers = webhookHeaders(target.keys, job.delivery.message_id, startedAt, job.body);
-    const result = await this.o.client.send(target.url, headers, job.body, signal);
+    const client = job.delivery.target === "callback" ? this.o.clients.callback : this.o.clients.endpoint;
+    const result = await client.send(target.url, headers, job.body, signal);
     await this.record(job, startedAt, result);
   }
 
