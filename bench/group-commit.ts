@@ -45,7 +45,7 @@ export async function runGroupCommitBench(
   const single = await measure(false, seconds, concurrency);
   const grouped = await measure(true, seconds, concurrency);
   console.log(
-    `\nDurable SQLite writes (create request + audit entry), ${concurrency} concurrent writers, synchronous=FULL`,
+    `\nDurable SQLite writes (create request + audit entry), ${concurrency} concurrent writers, WAL fsynced before each write is acknowledged`,
   );
   console.log(
     table([

@@ -1,4 +1,5 @@
-// A real Countersign server on a fresh SQLite database (WAL, synchronous=FULL), for the benchmarks.
+// A real Countersign server on a fresh SQLite database (WAL, every commit fsynced before it is
+// acknowledged), for the benchmarks.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
