@@ -145,7 +145,8 @@ export function runCreateThroughputBench(
   return benchAgainstBare({
     path: "/v1/requests",
     body: CREATE_BODY,
-    title: "POST /v1/requests, 50 connections, loopback (SQLite, WAL fsynced before each answer, group commit)",
+    title:
+      "POST /v1/requests, 50 connections, loopback (SQLite, WAL fsynced before each answer, group commit)",
     label: "Countersign create (durable)",
     target: "≥ 30%",
     seconds,
