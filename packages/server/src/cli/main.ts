@@ -30,6 +30,8 @@ Commands:
       --callback-allowlist CIDRS/HOSTS  (agents' callback_url targets allowed on private networks)
   keys create --role R --name N create an API key (admin | agent | reviewer) in the configured store
   audit verify                  recompute the audit hash chain; exit 1 naming the first broken seq
+  backup --to DIR               a checked, consistent copy of the SQLite database, even while serving
+      --include-key-file               (also copy the secret key file; by default it is left out)
   secrets recover [--apply]     after losing the secret key: retire the signing keys it sealed
   policy check FILE             validate a policy file; problems print as file:line:column
   policy test FILE --cases F    run expected-decision fixtures against a policy
@@ -50,6 +52,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
         return await keys(rest, env, out);
       case "audit":
         return await audit(rest, env, out);
+      case "backup":
+        return await (await import("./backup-command.ts")).backupCommand(rest, env, out, (flags) =>
+          resolve(flags, env),
+        );
       case "secrets":
         return await (await import("./secrets-commands.ts")).secretsCommand(rest, env, out, (flags) =>
           resolve(flags, env),
