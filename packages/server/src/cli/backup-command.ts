@@ -13,6 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import type { ServerConfig } from "../config.ts";
 import { KEY_FILE_NAME } from "../services/secret-box.ts";
+import { verifyAuditChain } from "./audit-check.ts";
 import type { Output } from "./main.ts";
 
 const USAGE = "usage: countersign backup --to DIR [--include-key-file] [--data DIR]";
@@ -91,14 +92,7 @@ export async function backupCommand(
     out.stderr(`countersign: the copy at ${target} fails SQLite's integrity check: ${String(integrity)}`);
     return 1;
   }
-  const { createServices, openStore } = await import("../runtime.ts");
-  const store = await openStore({ dataDir: to, databaseUrl: undefined });
-  let chain: Awaited<ReturnType<ReturnType<typeof createServices>["audit"]["verify"]>>;
-  try {
-    chain = await createServices(store).audit.verify();
-  } finally {
-    await store.close();
-  }
+  const chain = await verifyAuditChain({ dataDir: to, databaseUrl: undefined });
   if (!chain.ok) {
     out.stderr(
       `countersign: the copy's audit chain is BROKEN at seq ${chain.first_broken_seq}: ${chain.reason}`,

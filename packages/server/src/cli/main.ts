@@ -157,19 +157,14 @@ async function audit(args: string[], env: NodeJS.ProcessEnv, out: Output): Promi
     out.stderr("usage: countersign audit verify [--data DIR | --database-url URL]");
     return 2;
   }
-  const { createServices, openStore } = await runtime();
-  const store = await openStore(await resolve(parsed.values, env));
-  try {
-    const verdict = await createServices(store).audit.verify();
-    if (verdict.ok) {
-      out.stdout(`audit chain intact: ${verdict.entries} entries, head ${verdict.head_hash}`);
-      return 0;
-    }
-    out.stderr(`audit chain BROKEN at seq ${verdict.first_broken_seq}: ${verdict.reason}`);
-    return 1;
-  } finally {
-    await store.close();
+  const { verifyAuditChain } = await import("./audit-check.ts");
+  const verdict = await verifyAuditChain(await resolve(parsed.values, env));
+  if (verdict.ok) {
+    out.stdout(`audit chain intact: ${verdict.entries} entries, head ${verdict.head_hash}`);
+    return 0;
   }
+  out.stderr(`audit chain BROKEN at seq ${verdict.first_broken_seq}: ${verdict.reason}`);
+  return 1;
 }
 
 async function policy(args: string[], out: Output): Promise<number> {
