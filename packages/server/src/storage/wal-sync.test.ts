@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { UnavailableError } from "@countersign/core";
-import { Kysely, SqliteDialect } from "kysely";
+import { CompiledQuery, Kysely, SqliteDialect } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { insertKey } from "../repos/keys-repo.ts";
 import { DurableReads } from "./durable-reads.ts";
@@ -153,8 +153,20 @@ describe("DurableReads", () => {
       });
     await tick();
     expect(answered).toBe(false);
+    // Compiled queries run as they are (prebuilt templates, raw SQL) are held back the same way.
+    let rawAnswered = false;
+    const raw = reader
+      .executeQuery<{ v: number }>(CompiledQuery.raw("select v from t", []))
+      .then((result) => {
+        rawAnswered = true;
+        return result.rows;
+      });
+    await tick();
+    expect(answered).toBe(false);
+    expect(rawAnswered).toBe(false);
     sync.resolve();
     await expect(read).resolves.toEqual([{ v: 1 }]);
+    await expect(raw).resolves.toEqual([{ v: 1 }]);
 
     const failing = deferred();
     pending = failing.promise;

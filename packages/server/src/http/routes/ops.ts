@@ -34,7 +34,14 @@ export function opsRoutes(app: App, services: Services): void {
         return { status: "ready", storage: services.store.dialect };
       } catch (error) {
         req.log.warn({ err: error }, "readiness check failed");
-        return sendProblem(reply, req, 503, "unavailable", "the database does not answer");
+        // The reason (no connection, or a failed fsync that stopped all writes) goes to the log only.
+        return sendProblem(
+          reply,
+          req,
+          503,
+          "unavailable",
+          "the database does not answer, or cannot make writes durable; see the server log",
+        );
       }
     },
   );
