@@ -14,7 +14,9 @@ import { parseYamlSource } from "./yaml-source.ts";
  *         expect: { decision: allow }
  *
  * `expect` checks only the fields it names: decision (required), rule_id, reason, risk,
- * stop_reason, required_roles (order does not matter), required_approvals, ttl_seconds, priority.
+ * stop_reason, required_roles (order does not matter), required_approvals, ttl_seconds, priority,
+ * require_distinct_roles, escalate_after_seconds (a number, null for never, or "default" for the
+ * server's default by priority).
  */
 
 export interface PolicyCaseMismatch {
@@ -52,6 +54,8 @@ const EXPECT_KEYS = [
   "required_approvals",
   "ttl_seconds",
   "priority",
+  "require_distinct_roles",
+  "escalate_after_seconds",
 ] as const;
 
 interface PolicyCase {
@@ -81,6 +85,13 @@ function runCase(policy: CompiledPolicy, c: PolicyCase): PolicyCaseResult {
     required_approvals: actual.approval?.required_approvals ?? null,
     ttl_seconds: actual.approval?.ttl_seconds ?? null,
     priority: actual.approval?.priority ?? null,
+    require_distinct_roles: actual.approval?.require_distinct_roles ?? null,
+    // Absent means the server's default for the priority: reported as "default".
+    escalate_after_seconds: actual.approval
+      ? actual.approval.escalate_after_seconds === undefined
+        ? "default"
+        : actual.approval.escalate_after_seconds
+      : null,
   };
   const mismatches: PolicyCaseMismatch[] = [];
   for (const field of EXPECT_KEYS) {
@@ -173,6 +184,14 @@ function checkExpect(expect: Record<string, unknown>, path: string, sink: Proble
     readInteger(expect.ttl_seconds, at("ttl_seconds"), sink, 1, Number.MAX_SAFE_INTEGER);
   readInteger(expect.required_approvals, at("required_approvals"), sink, 1, Number.MAX_SAFE_INTEGER);
   readString(expect.priority, at("priority"), sink, { oneOf: PRIORITIES });
+  const distinct = expect.require_distinct_roles;
+  if (distinct !== undefined && typeof distinct !== "boolean") {
+    sink.add(at("require_distinct_roles"), "expected true or false");
+  }
+  const escalate = expect.escalate_after_seconds;
+  if (escalate !== undefined && escalate !== null && escalate !== "default") {
+    readInteger(escalate, at("escalate_after_seconds"), sink, 1, Number.MAX_SAFE_INTEGER);
+  }
   if (Array.isArray(expect.required_roles) && expect.required_roles.length === 0) return;
   readStringList(expect.required_roles, at("required_roles"), sink);
 }

@@ -227,7 +227,13 @@ version: 1
       reason: "ask",
       rule_id: "default",
       risk: "mid",
-      approval: { required_roles: ["ops"], required_approvals: 1, ttl_seconds: null, priority: "normal" },
+      approval: {
+        required_roles: ["ops"],
+        required_approvals: 1,
+        ttl_seconds: null,
+        priority: "normal",
+        require_distinct_roles: false,
+      },
       stop_reason: null,
     });
   });
@@ -266,6 +272,7 @@ rules:
       required_approvals: 2,
       ttl_seconds: 3600,
       priority: "high",
+      require_distinct_roles: false,
     });
   });
 
@@ -282,6 +289,7 @@ rules:
       required_approvals: 1,
       ttl_seconds: null,
       priority: "normal",
+      require_distinct_roles: false,
     });
   });
 
@@ -294,6 +302,48 @@ rules:
       approval: null,
       stop_reason: "policy_denied",
     });
+  });
+
+  it("carries escalation and distinct roles from the rule or its tier, null meaning never", () => {
+    const escalating = compilePolicy(`version: 1
+risk_tiers:
+  quorum: { required_roles: [finance, legal], required_approvals: 2, require_distinct_roles: true, escalate_after_seconds: 300 }
+rules:
+  - { id: tiered, match: { tool: t }, decision: approval_required, risk: quorum }
+  - { id: never, match: { tool: n }, decision: approval_required, risk: quorum, escalate_after_seconds: null }
+  - { id: plain, match: { tool: p }, decision: approval_required }
+`);
+    expect(escalating.evaluate({ tool: "t", ...call }).approval).toMatchObject({
+      require_distinct_roles: true,
+      escalate_after_seconds: 300,
+    });
+    expect(escalating.evaluate({ tool: "n", ...call }).approval).toMatchObject({
+      require_distinct_roles: true,
+      escalate_after_seconds: null,
+    });
+    const plain = escalating.evaluate({ tool: "p", ...call }).approval;
+    expect(plain?.require_distinct_roles).toBe(false);
+    expect(plain && "escalate_after_seconds" in plain).toBe(false);
+  });
+
+  it("refuses malformed escalation and distinct-role fields, and them on other outcomes", () => {
+    let error: unknown;
+    try {
+      compilePolicy(`version: 1
+rules:
+  - { id: a, match: { tool: a }, decision: approval_required, escalate_after_seconds: 0 }
+  - { id: b, match: { tool: b }, decision: approval_required, require_distinct_roles: "yes" }
+  - { id: c, match: { tool: c }, decision: allow, escalate_after_seconds: 60 }
+`);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PolicyError);
+    expect((error as PolicyError).problems.map((p) => [p.path, p.line])).toEqual([
+      ["$.rules[0].escalate_after_seconds", 3],
+      ["$.rules[1].require_distinct_roles", 4],
+      ["$.rules[2].escalate_after_seconds", 5],
+    ]);
   });
 
   it("returns frozen decisions that callers cannot corrupt", () => {
@@ -318,7 +368,13 @@ budgets: { max_steps: 200, max_tool_calls: 100, max_seconds: 3600, max_usd: 5.0,
       max_usd: 5,
       on_exceed: "approval_required",
       risk: "mid",
-      approval: { required_roles: ["ops"], required_approvals: 1, ttl_seconds: 600, priority: "normal" },
+      approval: {
+        required_roles: ["ops"],
+        required_approvals: 1,
+        ttl_seconds: 600,
+        priority: "normal",
+        require_distinct_roles: false,
+      },
     });
     expect(p.document.budgets).toEqual({
       max_steps: 200,

@@ -19,7 +19,14 @@ import {
  * expiry (`ttl_seconds: null`), `normal` priority.
  */
 
-export const APPROVAL_KEYS = ["required_roles", "required_approvals", "ttl_seconds", "priority"] as const;
+export const APPROVAL_KEYS = [
+  "required_roles",
+  "required_approvals",
+  "ttl_seconds",
+  "priority",
+  "require_distinct_roles",
+  "escalate_after_seconds",
+] as const;
 export const MAX_REQUIRED_APPROVALS = 100;
 const MAX_NAME_LENGTH = 128;
 
@@ -45,6 +52,27 @@ export function readApprovalFields(
   if (ttl !== undefined) out.ttl_seconds = ttl;
   const priority = readString(obj.priority, childPath(path, "priority"), sink, { oneOf: PRIORITIES });
   if (priority !== undefined) out.priority = priority as ApprovalFields["priority"];
+  const distinct = obj.require_distinct_roles;
+  if (distinct !== undefined) {
+    if (typeof distinct === "boolean") out.require_distinct_roles = distinct;
+    else
+      sink.add(
+        childPath(path, "require_distinct_roles"),
+        `expected true or false, got ${describe(distinct)}`,
+      );
+  }
+  // null is meaningful here (never escalate), unlike an absent key (the priority's default).
+  if (obj.escalate_after_seconds === null) out.escalate_after_seconds = null;
+  else {
+    const escalate = readInteger(
+      obj.escalate_after_seconds,
+      childPath(path, "escalate_after_seconds"),
+      sink,
+      1,
+      MAX_TTL_SECONDS,
+    );
+    if (escalate !== undefined) out.escalate_after_seconds = escalate;
+  }
   return out;
 }
 
@@ -116,11 +144,15 @@ export function readOutcome(
 
 export function resolveApproval(spec: ApprovalFields & { risk?: string }, tiers: Record<string, RiskTier>) {
   const tier: RiskTier = (spec.risk !== undefined ? tiers[spec.risk] : undefined) ?? {};
+  const escalate =
+    spec.escalate_after_seconds !== undefined ? spec.escalate_after_seconds : tier.escalate_after_seconds;
   const requirement: ApprovalRequirement = {
     required_roles: Object.freeze([...(spec.required_roles ?? tier.required_roles ?? [])]),
     required_approvals: spec.required_approvals ?? tier.required_approvals ?? 1,
     ttl_seconds: spec.ttl_seconds ?? tier.ttl_seconds ?? null,
     priority: spec.priority ?? tier.priority ?? "normal",
+    require_distinct_roles: spec.require_distinct_roles ?? tier.require_distinct_roles ?? false,
+    ...(escalate !== undefined ? { escalate_after_seconds: escalate } : {}),
   };
   return Object.freeze(requirement);
 }

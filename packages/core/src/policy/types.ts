@@ -26,6 +26,13 @@ export interface ApprovalRequirement {
   /** Null leaves the expiry to the server's default. */
   readonly ttl_seconds: number | null;
   readonly priority: Priority;
+  /** With several required roles, each approval must come from a different one of them. */
+  readonly require_distinct_roles: boolean;
+  /**
+   * Seconds pending before the request escalates to the next tier; null never escalates; absent
+   * leaves it to the server's default for the priority.
+   */
+  readonly escalate_after_seconds?: number | null;
 }
 
 export type PolicyStopReason = "policy_denied" | "policy_error";
@@ -77,6 +84,9 @@ export interface ApprovalFields {
   required_approvals?: number;
   ttl_seconds?: number;
   priority?: Priority;
+  require_distinct_roles?: boolean;
+  /** Null: never escalate. */
+  escalate_after_seconds?: number | null;
 }
 
 export interface RiskTier extends ApprovalFields {

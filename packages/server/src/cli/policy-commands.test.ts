@@ -62,7 +62,7 @@ describe("policyCheck", () => {
     expect(stdout).toEqual([]);
     expect(stderr).toEqual([
       `${path}:5:15: $.rules[0].decision: expected one of allow, approval_required, deny, got "perhaps"`,
-      `${path}:6:5: $.rules[0].colour: unknown key "colour" (expected one of: id, description, precedence, match, decision, risk, reason, required_roles, required_approvals, ttl_seconds, priority)`,
+      `${path}:6:5: $.rules[0].colour: unknown key "colour" (expected one of: id, description, precedence, match, decision, risk, reason, required_roles, required_approvals, ttl_seconds, priority, require_distinct_roles, escalate_after_seconds)`,
       `${path}: 2 problems`,
     ]);
   });
@@ -126,7 +126,7 @@ describe("policyTest", () => {
     const { out, stderr } = capture();
     expect(await policyTest(policy, cases, out)).toBe(1);
     expect(stderr).toContain(
-      `${cases}:4:15: $.cases[0].expect.decison: unknown key "decison" (expected one of: decision, rule_id, reason, risk, stop_reason, required_roles, required_approvals, ttl_seconds, priority)`,
+      `${cases}:4:15: $.cases[0].expect.decison: unknown key "decison" (expected one of: decision, rule_id, reason, risk, stop_reason, required_roles, required_approvals, ttl_seconds, priority, require_distinct_roles, escalate_after_seconds)`,
     );
   });
 

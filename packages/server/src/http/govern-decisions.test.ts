@@ -38,13 +38,19 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
       risk: "high",
     });
     expect(parked.body.request_id).toMatch(/^req_/);
-    const request = await call<{ required_roles: string[]; correlation_id: string; tool: { args: unknown } }>(
-      s.url,
-      "GET",
-      `/v1/requests/${parked.body.request_id}`,
-      { key: agent },
-    );
+    const request = await call<{
+      required_roles: string[];
+      correlation_id: string;
+      tool: { args: unknown };
+      require_distinct_roles: boolean;
+      escalate_after_seconds: number | null;
+      routing: { next_escalation_at: string | null };
+    }>(s.url, "GET", `/v1/requests/${parked.body.request_id}`, { key: agent });
     expect(request.body.required_roles).toEqual(["finance"]);
+    // The policy's risk tier also sets how the parked request is routed and escalated.
+    expect(request.body.require_distinct_roles).toBe(true);
+    expect(request.body.escalate_after_seconds).toBe(120);
+    expect(request.body.routing.next_escalation_at).not.toBeNull();
     expect(request.body.correlation_id).toBe(runId);
     expect(request.body.tool.args).toEqual({ amount: 5000 });
 
@@ -86,6 +92,13 @@ describe.each(STORAGE_KINDS)("govern (%s)", (storage) => {
     expect(again.body.id).toBe(first.body.id);
     expect(again.body.request_id).toBe(first.body.request_id);
     expect(again.body.replayed).toBe(true);
+    // The email rule says its requests never escalate (escalate_after_seconds: null).
+    const parked = await call<{
+      escalate_after_seconds: number | null;
+      routing: { next_escalation_at: unknown };
+    }>(g.s.url, "GET", `/v1/requests/${first.body.request_id}`, { key: g.agent });
+    expect(parked.body.escalate_after_seconds).toBeNull();
+    expect(parked.body.routing.next_escalation_at).toBeNull();
     const next = await govern({ run_id: runId, call_id: "other", tool: "search.web" });
     expect(next.body.budgets?.remaining.tool_calls).toBe(3);
   });

@@ -9,7 +9,7 @@ import { addReviewer } from "../testing/reviewers.ts";
 export const POLICY = `version: 1
 default: { decision: allow }
 risk_tiers:
-  high: { required_roles: [finance], required_approvals: 1, ttl_seconds: 600, priority: high }
+  high: { required_roles: [finance], required_approvals: 1, ttl_seconds: 600, priority: high, require_distinct_roles: true, escalate_after_seconds: 120 }
 budgets:
   max_tool_calls: 5
   on_exceed: deny
@@ -31,6 +31,7 @@ rules:
     match: { tool: "email.send" }
     decision: approval_required
     reason: "customer email needs a human"
+    escalate_after_seconds: null
 `;
 
 export type Gov = {

@@ -351,6 +351,10 @@ export class GovernService {
       required_approvals: approval?.required_approvals ?? 1,
       priority: approval?.priority ?? "normal",
       ...(approval?.ttl_seconds ? { ttl_seconds: approval.ttl_seconds } : {}),
+      ...(approval?.require_distinct_roles ? { require_distinct_roles: true } : {}),
+      ...(approval?.escalate_after_seconds !== undefined
+        ? { escalate_after_seconds: approval.escalate_after_seconds }
+        : {}),
       ...(input.call_id ? { external_request_id: `govern:${input.run_id}:${input.call_id}` } : {}),
       ...(input.context !== undefined
         ? {
