@@ -55,6 +55,26 @@ describe("governance, cases, audit and people in the browser", () => {
     const again = await newContext(browser, s.url);
     await again.page.goto(link);
     await again.page.getByRole("alert").filter({ hasText: "already been used" }).waitFor();
+
+    // The admin promotes Nina, disables her account and enables it again, all from the People page.
+    await admin.page.reload();
+    await admin.page.getByRole("heading", { level: 1, name: "People" }).waitFor();
+    await admin.page.getByLabel("Role of nina.new@example.com").selectOption("admin");
+    await admin.page.getByText("nina.new@example.com is now an admin").waitFor();
+    const row = admin.page.getByRole("row").filter({ hasText: "nina.new@example.com" });
+    await row.getByRole("button", { name: "Disable" }).click();
+    await row.getByRole("button", { name: "Enable" }).click();
+    await row.getByRole("button", { name: "Disable" }).waitFor();
+    expect(await accessibilityProblems(admin.page)).toEqual([]);
+    const after = await call<{ data: Array<{ email: string; role: string; disabled_at: string | null }> }>(
+      s.url,
+      "GET",
+      "/v1/accounts",
+      { key: s.server.adminKey },
+    );
+    expect(after.body.data).toContainEqual(
+      expect.objectContaining({ email: "nina.new@example.com", role: "admin", disabled_at: null }),
+    );
     expect([...admin.watch.problems, ...invitee.watch.problems]).toEqual([]);
     await Promise.all([admin.context.close(), invitee.context.close(), again.context.close()]);
   });

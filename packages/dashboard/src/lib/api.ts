@@ -81,6 +81,10 @@ export class Api {
     return this.request<T>("POST", path, body ?? {}, options);
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>("PATCH", path, body);
+  }
+
   delete<T>(path: string): Promise<T> {
     return this.request<T>("DELETE", path);
   }

@@ -235,13 +235,38 @@ function People() {
               {accounts.map((a) => (
                 <tr key={a.id}>
                   <td>{a.email}</td>
-                  <td>{a.role}</td>
+                  <td>
+                    <select
+                      aria-label={`Role of ${a.email}`}
+                      value={a.role}
+                      onChange={(event) => {
+                        const next = event.target.value as Account["role"];
+                        void act(
+                          () => api.patch(`/v1/accounts/${enc(a.id)}`, { role: next }),
+                          `${a.email} is now ${next === "admin" ? "an admin" : "a reviewer"}`,
+                        );
+                      }}
+                    >
+                      <option value="reviewer">reviewer</option>
+                      <option value="admin">admin</option>
+                    </select>
+                  </td>
                   <td>
                     <code>{a.key_id}</code>
                   </td>
                   <td>
                     {a.disabled_at ? (
-                      <span className="badge">disabled</span>
+                      <>
+                        <span className="badge">disabled</span>{" "}
+                        <button
+                          type="button"
+                          onClick={() =>
+                            void act(() => api.post(`/v1/accounts/${enc(a.id)}/enable`), `${a.email} enabled`)
+                          }
+                        >
+                          Enable
+                        </button>
+                      </>
                     ) : (
                       <button
                         type="button"

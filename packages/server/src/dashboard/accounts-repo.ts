@@ -55,6 +55,14 @@ export async function disableAccount(db: Executor, id: string, at: string): Prom
   return Number(result.numUpdatedRows) === 1;
 }
 
+export async function enableAccount(db: Executor, id: string): Promise<void> {
+  await db.updateTable("accounts").set({ disabled_at: null }).where("id", "=", id).execute();
+}
+
+export async function setAccountRole(db: Executor, id: string, role: AccountRecord["role"]): Promise<void> {
+  await db.updateTable("accounts").set({ role }).where("id", "=", id).execute();
+}
+
 export async function insertInvite(db: Executor, invite: InviteRecord): Promise<void> {
   await db.insertInto("invites").values(invite).execute();
 }

@@ -7,15 +7,13 @@ import {
   sha256Hex,
   ValidationError,
 } from "@countersign/core";
-import { countActiveAdmins, insertKey, revokeKey } from "../repos/keys-repo.ts";
+import { insertKey } from "../repos/keys-repo.ts";
 import type { ServiceDeps } from "../services/deps.ts";
-import { KEYS_SUBJECT } from "../services/principal-cache.ts";
+import { AccountAdministration } from "./account-admin.ts";
 import {
   type AccountRecord,
-  disableAccount,
   findAccountByEmail,
   findInviteByTokenHash,
-  getAccount,
   getInvite,
   type InviteRecord,
   insertAccount,
@@ -119,11 +117,13 @@ export class AccountsService {
   private readonly deps: ServiceDeps;
   private readonly options: DashboardOptions;
   private readonly sessions: SessionsService;
+  private readonly admin: AccountAdministration;
 
   constructor(deps: ServiceDeps, options: DashboardOptions, sessions: SessionsService) {
     this.deps = deps;
     this.options = options;
     this.sessions = sessions;
+    this.admin = new AccountAdministration(deps);
   }
 
   private iso(ms = this.deps.clock.now()): string {
@@ -153,11 +153,15 @@ export class AccountsService {
     const purpose = await this.deps.store.write(async (ctx) => {
       const existing = await findAccountByEmail(ctx.db, email);
       if (existing?.disabled_at)
-        throw new ConflictError("account_disabled", `the account of ${email} is disabled`);
+        throw new ConflictError(
+          "account_disabled",
+          `the account of ${email} is disabled; enable it first (POST /v1/accounts/${existing.id}/enable)`,
+        );
       if (existing && existing.role !== input.role) {
         throw new ConflictError(
           "account_exists",
-          `${email} already has a ${existing.role} account; a password-reset invite must keep that role`,
+          `${email} already has a ${existing.role} account; a password-reset invite must keep that role ` +
+            `(change it with PATCH /v1/accounts/${existing.id})`,
         );
       }
       // Only the newest link for an email works.
@@ -333,40 +337,16 @@ export class AccountsService {
 
   /** Disables an account: its key is revoked and every session ends at once. */
   async disable(by: Principal, id: string): Promise<PublicAccount> {
-    const at = this.iso();
-    await this.deps.store.write(async (ctx) => {
-      const account = await getAccount(ctx.db, id);
-      if (!account) throw new NotFoundError(`no account ${id}`);
-      if (account.role === "admin" && (await countActiveAdmins(ctx.db)) <= 1) {
-        throw new ConflictError("last_admin", "the last active admin cannot be disabled");
-      }
-      if (!(await disableAccount(ctx.db, id, at))) {
-        throw new ConflictError("already_disabled", `account ${id} is already disabled`);
-      }
-      await revokeKey(ctx.db, account.key_id, at);
-      ctx.changed(KEYS_SUBJECT);
-      const ended = await revokeAccountSessions(ctx.db, id, at);
-      await ctx.appendAudit([
-        {
-          at,
-          kind: "key.revoked",
-          subject_id: account.key_id,
-          correlation_id: null,
-          actor: principalActor(by),
-          data: { name: account.email, role: account.role, account_id: id },
-        },
-        {
-          at,
-          kind: "account.disabled",
-          subject_id: id,
-          correlation_id: null,
-          actor: principalActor(by),
-          data: { email: account.email, key_id: account.key_id, sessions_revoked: ended.length },
-        },
-      ]);
-    });
-    const account = await getAccount(this.deps.store.db, id);
-    if (!account) throw new NotFoundError(`no account ${id}`);
-    return publicAccount(account);
+    return publicAccount(await this.admin.disable(by, id));
+  }
+
+  /** Enables a disabled account again, with its own key. */
+  async enable(by: Principal, id: string): Promise<PublicAccount> {
+    return publicAccount(await this.admin.enable(by, id));
+  }
+
+  /** Gives an account another role (the last active admin keeps theirs). */
+  async setRole(by: Principal, id: string, role: AccountRole): Promise<PublicAccount> {
+    return publicAccount(await this.admin.setRole(by, id, role));
   }
 }

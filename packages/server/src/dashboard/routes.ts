@@ -28,6 +28,7 @@ import {
   SessionResource,
   SessionState,
   SignInBody,
+  UpdateAccountBody,
 } from "./schemas.ts";
 import type { AuthenticatedSession, ClientMeta } from "./sessions-service.ts";
 import { staticRoutes } from "./static.ts";
@@ -299,6 +300,35 @@ export function dashboardRoutes(app: App, services: Services, shutdown: AbortSig
       },
     },
     async (req) => d.accounts.disable(principalOf(req), req.params.id),
+  );
+
+  app.post(
+    "/v1/accounts/:id/enable",
+    {
+      config: { roles: ["admin"] },
+      schema: {
+        tags: ["dashboard"],
+        summary: "Enable a disabled account again: its own key becomes active; its person signs in again",
+        params: IdParams,
+        response: responses({ 200: AccountResource }),
+      },
+    },
+    async (req) => d.accounts.enable(principalOf(req), req.params.id),
+  );
+
+  app.patch(
+    "/v1/accounts/:id",
+    {
+      config: { roles: ["admin"] },
+      schema: {
+        tags: ["dashboard"],
+        summary: "Give an account another role (admin or reviewer); the last active admin keeps theirs",
+        params: IdParams,
+        body: UpdateAccountBody,
+        response: responses({ 200: AccountResource }),
+      },
+    },
+    async (req) => d.accounts.setRole(principalOf(req), req.params.id, req.body.role),
   );
 
   eventRoutes(app, services, shutdown);

@@ -10,6 +10,8 @@ export const SignInBody = Strict({
   password: Type.String({ minLength: 1, maxLength: 1024 }),
 });
 
+export const UpdateAccountBody = Strict({ role: AccountRole });
+
 export const CreateInviteBody = Strict({
   email: Email,
   role: AccountRole,

@@ -48,6 +48,21 @@ export async function revokeKey(db: Executor, id: string, at: string): Promise<b
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** Makes a revoked key active again (dashboard accounts re-enabled); false if it was not revoked. */
+export async function restoreKey(db: Executor, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable("keys")
+    .set({ revoked_at: null })
+    .where("id", "=", id)
+    .where("revoked_at", "is not", null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function setKeyRole(db: Executor, id: string, role: KeyRecord["role"]): Promise<void> {
+  await db.updateTable("keys").set({ role }).where("id", "=", id).execute();
+}
+
 export async function countActiveAdmins(db: Executor): Promise<number> {
   const row = await db
     .selectFrom("keys")
