@@ -1,4 +1,10 @@
-import { ConflictError, NotFoundError, type Principal, principalActor } from "@countersign/core";
+import {
+  type AuditDraft,
+  ConflictError,
+  NotFoundError,
+  type Principal,
+  principalActor,
+} from "@countersign/core";
 import { countActiveAdmins, getKey, restoreKey, revokeKey, setKeyRole } from "../repos/keys-repo.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { KEYS_SUBJECT } from "../services/principal-cache.ts";
@@ -70,7 +76,7 @@ export class AccountAdministration {
         throw new ConflictError("already_enabled", `account ${id} is not disabled`);
       }
       await enableAccount(ctx.db, id);
-      const audit = [];
+      const audit: AuditDraft[] = [];
       if (await restoreKey(ctx.db, account.key_id)) {
         audit.push({
           at,
