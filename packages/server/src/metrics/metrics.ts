@@ -1,6 +1,7 @@
 import { sql } from "kysely";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from "prom-client";
 import type { Store } from "../storage/store.ts";
+import { RouteTimings } from "./route-timings.ts";
 
 /**
  * Prometheus metrics for one server instance (a registry per instance, so several servers in one
@@ -9,13 +10,7 @@ import type { Store } from "../storage/store.ts";
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly httpDuration: Histogram<"method" | "route" | "status">;
-  /**
-   * The histogram's child per (method, route, status). prom-client finds the child for a label set
-   * by sorting and joining the label names on every observation; the set of routes is fixed, so
-   * each child is looked up once and kept (every request is timed: this is on the hot path).
-   */
-  private readonly httpChildren = new Map<string, { observe(value: number): void }>();
+  private readonly httpTimings = new RouteTimings();
   private readonly auditEntries: Counter<"kind">;
   private readonly auditChildren = new Map<string, { inc(): void }>();
   private readonly unsubscribe: () => void;
@@ -23,13 +18,8 @@ export class Metrics {
   constructor(store: Store) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    this.httpDuration = new Histogram({
-      name: "countersign_http_request_duration_seconds",
-      help: "HTTP requests by route and status, and how long they took (long-polls included)",
-      labelNames: ["method", "route", "status"],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60],
-      registers,
-    });
+    // Registered as a metric of its own: see RouteTimings for why it is not a prom-client Histogram.
+    this.registry.registerMetric(this.httpTimings as unknown as Metric);
     this.auditEntries = new Counter({
       name: "countersign_audit_entries_total",
       help: "Audit entries committed, by kind (requests created and decided, governed calls, deliveries…)",
@@ -93,13 +83,7 @@ export class Metrics {
   }
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let child = this.httpChildren.get(key);
-    if (!child) {
-      child = this.httpDuration.labels({ method, route, status: String(status) });
-      this.httpChildren.set(key, child);
-    }
-    child.observe(seconds);
+    this.httpTimings.observe(method, route, status, seconds);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
@@ -108,7 +92,7 @@ export class Metrics {
 
   close(): void {
     this.unsubscribe();
-    this.httpChildren.clear();
+    this.httpTimings.reset();
     this.auditChildren.clear();
     this.registry.clear();
   }
