@@ -29,6 +29,7 @@ import {
   type SessionRecord,
   touchSession,
 } from "./sessions-repo.ts";
+import { SharedAttemptLimiter } from "./shared-attempt-limiter.ts";
 import { deviceToken, isTrustedDevice } from "./trusted-devices.ts";
 
 /** A signed-in browser, as the authentication hook sees it. */
@@ -82,17 +83,20 @@ export class SessionsService {
   private readonly options: DashboardOptions;
   /** Every sign-in attempt from one address (bounds password guessing and scrypt work). */
   private readonly perIp: AttemptLimiter;
-  /** Failed attempts against one account from browsers it has not signed in from (see trusted-devices.ts). */
-  private readonly perAccount: AttemptLimiter;
-  /** Failed attempts from one browser that has signed in to the account before (per device token). */
-  private readonly perDevice: AttemptLimiter;
+  /**
+   * Attempts at one account from browsers it has not signed in from (see trusted-devices.ts), and
+   * from each browser that has (per device token): in the database, shared by every replica.
+   */
+  private readonly perAccount: SharedAttemptLimiter;
+  private readonly perDevice: SharedAttemptLimiter;
 
   constructor(deps: ServiceDeps, options: DashboardOptions) {
     this.deps = deps;
     this.options = options;
     this.perIp = new AttemptLimiter({ limit: 30, windowMs: 10 * 60_000, clock: deps.clock });
-    this.perAccount = new AttemptLimiter({ limit: 10, windowMs: 15 * 60_000, clock: deps.clock });
-    this.perDevice = new AttemptLimiter({ limit: 10, windowMs: 15 * 60_000, clock: deps.clock });
+    const accountLimits = { store: deps.store, clock: deps.clock, limit: 10, windowMs: 15 * 60_000 };
+    this.perAccount = new SharedAttemptLimiter(accountLimits);
+    this.perDevice = new SharedAttemptLimiter(accountLimits);
   }
 
   private iso(ms = this.deps.clock.now()): string {
@@ -123,10 +127,16 @@ export class SessionsService {
     const now = this.deps.clock.now();
     const trusted = account !== undefined && isTrustedDevice(meta.deviceToken, account, now);
     const [limiter, limitKey] = trusted
-      ? [this.perDevice, `${account.id} ${meta.deviceToken}`]
-      : [this.perAccount, email];
-    // Before any password work: a spent allowance refuses even the right password.
-    refuseIfSpent(limiter, limitKey);
+      ? [this.perDevice, `device:${account.id} ${meta.deviceToken}`]
+      : [this.perAccount, `account:${email}`];
+    // Counted before any password work; a spent allowance refuses even the right password.
+    const verdict = await limiter.take(limitKey);
+    if (!verdict.allowed) {
+      throw new RateLimitedError(
+        `too many attempts; try again in ${verdict.retryAfterSeconds} s`,
+        verdict.retryAfterSeconds,
+      );
+    }
     const key = account ? await getKey(this.deps.store.db, account.key_id) : undefined;
     // An account is disabled directly, or by revoking its key through the keys API.
     const usable = account !== undefined && account.disabled_at === null && key?.revoked_at === null;
@@ -134,13 +144,12 @@ export class SessionsService {
       ? await verifyPassword(input.password, account.password_hash)
       : await verifyAgainstNothing(input.password);
     if (!account || !usable || !ok) {
-      limiter.hit(limitKey);
       if (account) {
         await this.auditFailure(account, meta, usable ? "wrong_password" : "account_disabled", trusted);
       }
       throw new UnauthorizedError("wrong email or password");
     }
-    limiter.reset(limitKey);
+    await limiter.reset(limitKey);
     const upgraded = needsRehash(account.password_hash) ? await hashPassword(input.password) : undefined;
     return this.deps.store.write(async (ctx) => {
       if (upgraded) await rehashPassword(ctx.db, account.id, account.password_hash, upgraded);

@@ -93,6 +93,7 @@ export class GroupCommitStore implements Store {
   private readonly listeners = new Set<AuditListener>();
   private flushing = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
   /** Set when a sync failed: what the disk holds is unknown, so nothing more is written. */
@@ -132,11 +133,15 @@ export class GroupCommitStore implements Store {
     await sql`select 1`.execute(this.db);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    // Graceful shutdown: writes already accepted are committed and synced before the connections close.
-    await this.idle;
-    await this.options.onClose?.();
+  /** Idempotent: a second call waits for the first (connections and files are closed once). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      // Graceful shutdown: writes already accepted are committed and synced before the connections close.
+      await this.idle;
+      await this.options.onClose?.();
+    })();
+    return this.closing;
   }
 
   private async flushLoop(): Promise<void> {

@@ -4,6 +4,7 @@ import { type Migration, type MigrationProvider, Migrator } from "kysely/migrati
 import { dashboardMigrations } from "./migrations/dashboard.ts";
 import { leanWritesMigrations } from "./migrations/lean-writes.ts";
 import { reviewersMigrations } from "./migrations/reviewers.ts";
+import { signInFailuresMigrations } from "./migrations/sign-in-failures.ts";
 import { webhooksMigrations } from "./migrations/webhooks.ts";
 
 /**
@@ -242,6 +243,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   ...leanWritesMigrations,
+  ...signInFailuresMigrations,
 };
 
 class CodeMigrationProvider implements MigrationProvider {

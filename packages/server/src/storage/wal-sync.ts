@@ -79,7 +79,9 @@ export class WalSync {
     return new Promise((resolve, reject) => this.waiters.push({ commits, resolve, reject }));
   }
 
+  /** Closes the descriptor once; later calls do nothing (a descriptor number is reused once closed). */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await this.running?.catch(() => {});
     closeSync(this.fd);
