@@ -18,7 +18,7 @@ import type { DashboardOptions } from "./config.ts";
 import { CSRF_HEADER, isCrossSite, readCookie, SESSION_COOKIE } from "./cookies.ts";
 import { CsrfError, RateLimitedError } from "./errors.ts";
 import { hashPassword, needsRehash, verifyAgainstNothing, verifyPassword } from "./passwords.ts";
-import { AttemptLimiter } from "./rate-limiter.ts";
+import { AttemptLimiter, type LimitVerdict } from "./rate-limiter.ts";
 import {
   deleteEndedSessions,
   findSessionByTokenHash,
@@ -84,19 +84,22 @@ export class SessionsService {
   /** Every sign-in attempt from one address (bounds password guessing and scrypt work). */
   private readonly perIp: AttemptLimiter;
   /**
-   * Attempts at one account from browsers it has not signed in from (see trusted-devices.ts), and
-   * from each browser that has (per device token): in the database, shared by every replica.
+   * Attempts at one account from browsers it has not signed in from (`account:` keys), and from
+   * each browser that has (`device:` keys, see trusted-devices.ts): in the database, shared by
+   * every replica.
    */
-  private readonly perAccount: SharedAttemptLimiter;
-  private readonly perDevice: SharedAttemptLimiter;
+  private readonly accountAttempts: SharedAttemptLimiter;
 
   constructor(deps: ServiceDeps, options: DashboardOptions) {
     this.deps = deps;
     this.options = options;
     this.perIp = new AttemptLimiter({ limit: 30, windowMs: 10 * 60_000, clock: deps.clock });
-    const accountLimits = { store: deps.store, clock: deps.clock, limit: 10, windowMs: 15 * 60_000 };
-    this.perAccount = new SharedAttemptLimiter(accountLimits);
-    this.perDevice = new SharedAttemptLimiter(accountLimits);
+    this.accountAttempts = new SharedAttemptLimiter({
+      store: deps.store,
+      clock: deps.clock,
+      limit: 10,
+      windowMs: 15 * 60_000,
+    });
   }
 
   private iso(ms = this.deps.clock.now()): string {
@@ -108,7 +111,7 @@ export class SessionsService {
     // An IPv6 client usually holds a whole /64: counting each address alone would let it rotate
     // through them. IPv4-mapped addresses count as their IPv4 address.
     const address = normalizeIP(ip);
-    refuseIfSpent(this.perIp, address);
+    refuseUnless(this.perIp.check(address));
     this.perIp.hit(address);
   }
 
@@ -126,17 +129,9 @@ export class SessionsService {
     const account = await findAccountByEmail(this.deps.store.db, email);
     const now = this.deps.clock.now();
     const trusted = account !== undefined && isTrustedDevice(meta.deviceToken, account, now);
-    const [limiter, limitKey] = trusted
-      ? [this.perDevice, `device:${account.id} ${meta.deviceToken}`]
-      : [this.perAccount, `account:${email}`];
+    const limitKey = trusted ? `device:${account.id} ${meta.deviceToken}` : `account:${email}`;
     // Counted before any password work; a spent allowance refuses even the right password.
-    const verdict = await limiter.take(limitKey);
-    if (!verdict.allowed) {
-      throw new RateLimitedError(
-        `too many attempts; try again in ${verdict.retryAfterSeconds} s`,
-        verdict.retryAfterSeconds,
-      );
-    }
+    refuseUnless(await this.accountAttempts.take(limitKey));
     const key = account ? await getKey(this.deps.store.db, account.key_id) : undefined;
     // An account is disabled directly, or by revoking its key through the keys API.
     const usable = account !== undefined && account.disabled_at === null && key?.revoked_at === null;
@@ -149,7 +144,7 @@ export class SessionsService {
       }
       throw new UnauthorizedError("wrong email or password");
     }
-    await limiter.reset(limitKey);
+    await this.accountAttempts.reset(limitKey);
     const upgraded = needsRehash(account.password_hash) ? await hashPassword(input.password) : undefined;
     return this.deps.store.write(async (ctx) => {
       if (upgraded) await rehashPassword(ctx.db, account.id, account.password_hash, upgraded);
@@ -335,8 +330,7 @@ export class SessionsService {
   }
 }
 
-function refuseIfSpent(limiter: AttemptLimiter, key: string): void {
-  const verdict = limiter.check(key);
+function refuseUnless(verdict: LimitVerdict): void {
   if (!verdict.allowed) {
     throw new RateLimitedError(
       `too many attempts; try again in ${verdict.retryAfterSeconds} s`,
