@@ -70,22 +70,7 @@ export function generateSigningKey(kid: string, createdAt: string): SigningKeyRe
  * issue tokens that no published key verifies, and agents would learn of it only at run time.
  */
 export function parseSigningKeyRecord(value: unknown): SigningKeyRecord {
-  if (typeof value !== "object" || value === null)
-    throw new SigningKeyError("signing key record is not an object");
-  const record = value as Partial<Record<keyof SigningKeyRecord, unknown>>;
-  if (typeof record.kid !== "string" || record.kid.length === 0) {
-    throw new SigningKeyError("signing key record has no kid");
-  }
-  const label = `signing key ${record.kid}`;
-  if (typeof record.created_at !== "string" || Number.isNaN(Date.parse(record.created_at))) {
-    throw new SigningKeyError(`${label}: created_at is not a timestamp`);
-  }
-  if (
-    record.retired_at !== null &&
-    (typeof record.retired_at !== "string" || Number.isNaN(Date.parse(record.retired_at)))
-  ) {
-    throw new SigningKeyError(`${label}: retired_at is neither null nor a timestamp`);
-  }
+  const { record, label, ...head } = parseRecordHead(value);
   const priv = record.private_jwk as Partial<Ed25519PrivateJwk> | undefined;
   const pub = record.public_jwk as Partial<Ed25519PublicJwk> | undefined;
   const seed = priv?.d;
@@ -93,11 +78,11 @@ export function parseSigningKeyRecord(value: unknown): SigningKeyRecord {
     throw new SigningKeyError(`${label}: keys are not Ed25519 OKP JWKs`);
   }
   const parsed: SigningKeyRecord = {
-    kid: record.kid,
+    kid: head.kid,
     private_jwk: { kty: "OKP", crv: "Ed25519", x: priv.x, d: seed },
     public_jwk: { kty: "OKP", crv: "Ed25519", x: pub.x },
-    created_at: record.created_at,
-    retired_at: record.retired_at,
+    created_at: head.created_at,
+    retired_at: head.retired_at,
   };
   privateKeyOf(parsed);
   return parsed;
@@ -109,6 +94,14 @@ export function parseSigningKeyRecord(value: unknown): SigningKeyRecord {
  * that sealed it was lost) does not stop the keyring from loading.
  */
 export function parsePublishedSigningKey(value: unknown): PublishedSigningKey {
+  const { record, label, ...head } = parseRecordHead(value);
+  const pub = record.public_jwk as Partial<Ed25519PublicJwk> | undefined;
+  if (!isOkpEd25519(pub)) throw new SigningKeyError(`${label}: public key is not an Ed25519 OKP JWK`);
+  return { ...head, public_jwk: { kty: "OKP", crv: "Ed25519", x: pub.x } };
+}
+
+/** The checks both parsers share: an object with a kid, a creation time and a retirement (or null). */
+function parseRecordHead(value: unknown) {
   if (typeof value !== "object" || value === null)
     throw new SigningKeyError("signing key record is not an object");
   const record = value as Partial<Record<keyof SigningKeyRecord, unknown>>;
@@ -125,13 +118,12 @@ export function parsePublishedSigningKey(value: unknown): PublishedSigningKey {
   ) {
     throw new SigningKeyError(`${label}: retired_at is neither null nor a timestamp`);
   }
-  const pub = record.public_jwk as Partial<Ed25519PublicJwk> | undefined;
-  if (!isOkpEd25519(pub)) throw new SigningKeyError(`${label}: public key is not an Ed25519 OKP JWK`);
   return {
+    record,
+    label,
     kid: record.kid,
-    public_jwk: { kty: "OKP", crv: "Ed25519", x: pub.x },
     created_at: record.created_at,
-    retired_at: record.retired_at,
+    retired_at: record.retired_at as string | null,
   };
 }
 
