@@ -1,5 +1,6 @@
 import { PRIORITIES } from "../request-types.ts";
 import { checkObject, isPlainObject, readInteger, readString, readStringList } from "./checks.ts";
+import { APPROVAL_KEYS } from "./outcome.ts";
 import { childPath, PolicyError, ProblemSink } from "./problems.ts";
 import { type CompiledPolicy, POLICY_DECISIONS, type PolicyDecision, type PolicyInput } from "./types.ts";
 import { parseYamlSource } from "./yaml-source.ts";
@@ -44,19 +45,8 @@ export interface PolicyCasesReport {
 }
 
 const INPUT_KEYS = ["tool", "args", "agent_id", "environment", "context"] as const;
-const EXPECT_KEYS = [
-  "decision",
-  "rule_id",
-  "reason",
-  "risk",
-  "stop_reason",
-  "required_roles",
-  "required_approvals",
-  "ttl_seconds",
-  "priority",
-  "require_distinct_roles",
-  "escalate_after_seconds",
-] as const;
+// A fixture may expect every approval field an outcome can set.
+const EXPECT_KEYS = ["decision", "rule_id", "reason", "risk", "stop_reason", ...APPROVAL_KEYS] as const;
 
 interface PolicyCase {
   name: string;
