@@ -15,6 +15,7 @@ import type { ServerConfig } from "../config.ts";
 import { KEY_FILE_NAME } from "../services/secret-box.ts";
 import { verifyAuditChain } from "./audit-check.ts";
 import type { Output } from "./main.ts";
+import { STORAGE_FLAGS } from "./storage-flags.ts";
 
 const USAGE = "usage: countersign backup --to DIR [--include-key-file] [--data DIR]";
 const DB_FILE = "countersign.db";
@@ -37,8 +38,7 @@ export async function backupCommand(
   const parsed = parseArgs({
     args,
     options: {
-      data: { type: "string" },
-      "database-url": { type: "string" },
+      ...STORAGE_FLAGS,
       to: { type: "string" },
       "include-key-file": { type: "boolean" },
     },

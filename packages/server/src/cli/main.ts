@@ -1,13 +1,11 @@
 import { parseArgs } from "node:util";
 import type { ServerConfig } from "../config.ts";
+import { STORAGE_FLAGS } from "./storage-flags.ts";
 
 // Commands load what they need when they run: `hook claude-code` runs on every tool call of an
 // agent and must not pay for loading the server, storage drivers and policy engine.
 const runtime = () => import("../runtime.ts");
 const configModule = () => import("../config.ts");
-
-/** The storage flags every storage-using command accepts (same as `serve`'s). */
-const STORAGE_FLAGS = { data: { type: "string" }, "database-url": { type: "string" } } as const;
 
 async function resolve(
   flags: Record<string, string | undefined>,

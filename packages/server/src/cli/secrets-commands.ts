@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { ServerConfig } from "../config.ts";
 import type { Output } from "./main.ts";
+import { STORAGE_FLAGS } from "./storage-flags.ts";
 
 const USAGE = "usage: countersign secrets recover [--apply] [--data DIR | --database-url URL]";
 
@@ -18,7 +19,7 @@ export async function secretsCommand(
 ): Promise<number> {
   const parsed = parseArgs({
     args,
-    options: { data: { type: "string" }, "database-url": { type: "string" }, apply: { type: "boolean" } },
+    options: { ...STORAGE_FLAGS, apply: { type: "boolean" } },
     allowPositionals: true,
     strict: true,
   });
