@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ServerConfig } from "../config.ts";
 import { startServer } from "../server.ts";
+import { testServerConfig } from "../testing/harness.ts";
 import { main } from "./main.ts";
 
 function capture() {
@@ -17,16 +18,7 @@ const agent = { key_id: "key_backup_test", name: "backup test", role: "agent" as
 describe("countersign backup", () => {
   let dir: string;
   let dest: string;
-  const config = (dataDir: string): ServerConfig => ({
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl: undefined,
-    policyFile: undefined,
-    bootstrapAdminKey: undefined,
-    logLevel: "silent",
-    expirySweepMs: 1000,
-  });
+  const config = (dataDir: string): ServerConfig => testServerConfig({ dataDir });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "countersign-backup-"));
     dest = mkdtempSync(join(tmpdir(), "countersign-backup-to-"));

@@ -5,6 +5,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ServerConfig } from "../config.ts";
 import { startServer } from "../server.ts";
+import { testServerConfig } from "../testing/harness.ts";
 import { main } from "./main.ts";
 
 function capture() {
@@ -18,16 +19,7 @@ describe("countersign secrets recover", () => {
   let config: ServerConfig;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "countersign-recover-"));
-    config = {
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: dir,
-      databaseUrl: undefined,
-      policyFile: undefined,
-      bootstrapAdminKey: undefined,
-      logLevel: "silent",
-      expirySweepMs: 1000,
-    };
+    config = testServerConfig({ dataDir: dir });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { ServerConfig } from "../config.ts";
 import { startServer } from "../server.ts";
-import { createTestStore, STORAGE_KINDS, type TestServer } from "../testing/harness.ts";
+import { createTestStore, STORAGE_KINDS, type TestServer, testServerConfig } from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
 import { createAccount } from "./testing.ts";
 
@@ -11,16 +10,7 @@ describe.each(STORAGE_KINDS)("sign-in limits shared by every server on one datab
     const t = await createTestStore(kind);
     const second = await t.reopen();
     const adminKey = `cs_admin_${randomBytes(32).toString("base64url")}`;
-    const config: ServerConfig = {
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: "unused",
-      databaseUrl: undefined,
-      policyFile: undefined,
-      bootstrapAdminKey: adminKey,
-      logLevel: "silent",
-      expirySweepMs: 1000,
-    };
+    const config = testServerConfig({ bootstrapAdminKey: adminKey });
     const a = await startServer(config, { store: t.store, logger: false });
     const b = await startServer(config, { store: second, logger: false });
     try {
@@ -48,19 +38,10 @@ describe.each(STORAGE_KINDS)("sign-in limits shared by every server on one datab
   it("lets a burst of parallel attempts past the allowance count, instead of all passing the check", async () => {
     const t = await createTestStore(kind);
     const adminKey = `cs_admin_${randomBytes(32).toString("base64url")}`;
-    const server = await startServer(
-      {
-        port: 0,
-        host: "127.0.0.1",
-        dataDir: "unused",
-        databaseUrl: undefined,
-        policyFile: undefined,
-        bootstrapAdminKey: adminKey,
-        logLevel: "silent",
-        expirySweepMs: 1000,
-      },
-      { store: t.store, logger: false },
-    );
+    const server = await startServer(testServerConfig({ bootstrapAdminKey: adminKey }), {
+      store: t.store,
+      logger: false,
+    });
     try {
       const person = await createAccount(
         { url: server.url, adminKey } as TestServer,

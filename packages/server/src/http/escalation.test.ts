@@ -1,10 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { type ApprovalRequest, ManualClock } from "@countersign/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ServerConfig } from "../config.ts";
 import { type RunningServer, startServer } from "../server.ts";
 import type { Store } from "../storage/store.ts";
-import { createTestStore, STORAGE_KINDS, startTestServer, type TestStore } from "../testing/harness.ts";
+import {
+  createTestStore,
+  STORAGE_KINDS,
+  startTestServer,
+  type TestStore,
+  testServerConfig,
+} from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
 import { addReviewer, auditEntries } from "../testing/reviewers.ts";
 
@@ -24,16 +29,7 @@ describe.each(STORAGE_KINDS)("escalation (%s)", (storage) => {
     testStore = await createTestStore(storage);
     const ts = testStore;
     const adminKey = `cs_admin_${randomBytes(32).toString("base64url")}`;
-    const config: ServerConfig = {
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: "unused",
-      databaseUrl: undefined,
-      policyFile: undefined,
-      bootstrapAdminKey: adminKey,
-      logLevel: "silent",
-      expirySweepMs: 20,
-    };
+    const config = testServerConfig({ bootstrapAdminKey: adminKey, expirySweepMs: 20 });
     const boot = async (store: Store) => {
       const server = await startServer(config, { store, clock, logger: false });
       running.push(server);

@@ -17,7 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listAudit } from "../repos/audit-repo.ts";
 import { startServer } from "../server.ts";
 import type { Store } from "../storage/store.ts";
-import { createTestStore, STORAGE_KINDS, type TestStore } from "../testing/harness.ts";
+import { createTestStore, STORAGE_KINDS, type TestStore, testServerConfig } from "../testing/harness.ts";
 import type { ServiceDeps } from "./deps.ts";
 import { openSecretBox, SharedSecretBox } from "./secret-box.ts";
 import { SigningKeysService } from "./signing-keys-service.ts";
@@ -228,19 +228,7 @@ describe("the server's secret box", () => {
   });
 
   it("is open before the first signing key is created, and shared with webhooks", async () => {
-    const server = await startServer(
-      {
-        port: 0,
-        host: "127.0.0.1",
-        dataDir: dir,
-        databaseUrl: undefined,
-        policyFile: undefined,
-        bootstrapAdminKey: undefined,
-        logLevel: "silent",
-        expirySweepMs: 1000,
-      },
-      { logger: false },
-    );
+    const server = await startServer(testServerConfig({ dataDir: dir }), { logger: false });
     try {
       const { store } = server.services;
       const active = server.services.signingKeys.activeKey();

@@ -98,23 +98,28 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** A server configuration for tests: a random loopback port, silent logs; `overrides` win. */
+export function testServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    port: 0,
+    host: "127.0.0.1",
+    dataDir: "unused",
+    databaseUrl: undefined,
+    policyFile: undefined,
+    bootstrapAdminKey: undefined,
+    logLevel: "silent",
+    expirySweepMs: 1000,
+    ...overrides,
+  };
+}
+
 /** A real server on a random loopback port over a private database. */
 export async function startTestServer(
   options: { storage?: StorageKind; clock?: Clock; config?: Partial<ServerConfig> } = {},
 ): Promise<TestServer> {
   const testStore = await createTestStore(options.storage ?? "sqlite");
   const adminKey = `cs_admin_${randomBytes(32).toString("base64url")}`;
-  const config: ServerConfig = {
-    port: 0,
-    host: "127.0.0.1",
-    dataDir: "unused",
-    databaseUrl: undefined,
-    policyFile: undefined,
-    bootstrapAdminKey: adminKey,
-    logLevel: "silent",
-    expirySweepMs: 50,
-    ...options.config,
-  };
+  const config = testServerConfig({ bootstrapAdminKey: adminKey, expirySweepMs: 50, ...options.config });
   const server = await startServer(config, {
     store: testStore.store,
     logger: false,

@@ -1,8 +1,7 @@
 import { SYSTEM_ACTOR } from "@countersign/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerConfig } from "../config.ts";
 import { type RunningServer, startServer } from "../server.ts";
-import { STORAGE_KINDS, startTestServer, type TestServer } from "../testing/harness.ts";
+import { STORAGE_KINDS, startTestServer, type TestServer, testServerConfig } from "../testing/harness.ts";
 import { call } from "../testing/http-client.ts";
 import { claimDue } from "./repo.ts";
 import { wdb } from "./schema.ts";
@@ -245,17 +244,7 @@ describe.each(STORAGE_KINDS)("transactional outbox and delivery worker (%s)", (s
   });
 
   it("shares the work between replicas without sending anything twice", async () => {
-    const config: ServerConfig = {
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: "unused",
-      databaseUrl: undefined,
-      policyFile: undefined,
-      bootstrapAdminKey: s.adminKey,
-      logLevel: "silent",
-      expirySweepMs: 50,
-      ...SETTINGS,
-    };
+    const config = testServerConfig({ bootstrapAdminKey: s.adminKey, expirySweepMs: 50, ...SETTINGS });
     const second: RunningServer = await startServer(config, {
       store: await s.testStore.reopen(),
       logger: false,
