@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { listAudit } from "../repos/audit-repo.ts";
 import { insertKey } from "../repos/keys-repo.ts";
 import { createTestStore, STORAGE_KINDS, type TestStore } from "../testing/harness.ts";
+import { agentKeyRecord } from "../testing/key-records.ts";
 
 function draft(subject: string): AuditDraft {
   return {
@@ -12,19 +13,6 @@ function draft(subject: string): AuditDraft {
     correlation_id: "case-1",
     actor: { type: "system", name: "test" },
     data: { subject },
-  };
-}
-
-function key(id: string) {
-  return {
-    id,
-    name: id,
-    role: "agent" as const,
-    secret_hash: `hash-${id}`,
-    hint: "cs_agent_x…",
-    created_at: "2026-01-01T00:00:00.000Z",
-    created_by: null,
-    revoked_at: null,
   };
 }
 
@@ -49,7 +37,7 @@ describe.each(STORAGE_KINDS)("storage conformance (%s)", (kind) => {
     await Promise.all(
       Array.from({ length: n }, (_, i) =>
         store.write(async (ctx) => {
-          await insertKey(ctx.db, key(`key_${i}`));
+          await insertKey(ctx.db, agentKeyRecord(`key_${i}`));
           await ctx.appendAudit([draft(`key_${i}`)]);
         }),
       ),
@@ -66,16 +54,16 @@ describe.each(STORAGE_KINDS)("storage conformance (%s)", (kind) => {
     const store = t.store;
     const results = await Promise.allSettled([
       store.write(async (ctx) => {
-        await insertKey(ctx.db, key("key_a"));
+        await insertKey(ctx.db, agentKeyRecord("key_a"));
         await ctx.appendAudit([draft("a")]);
       }),
       store.write(async (ctx) => {
-        await insertKey(ctx.db, key("key_b"));
+        await insertKey(ctx.db, agentKeyRecord("key_b"));
         await ctx.appendAudit([draft("b")]);
         throw new ConflictError("nope", "this unit fails after writing");
       }),
       store.write(async (ctx) => {
-        await insertKey(ctx.db, key("key_c"));
+        await insertKey(ctx.db, agentKeyRecord("key_c"));
         await ctx.appendAudit([draft("c")]);
       }),
     ]);
@@ -91,26 +79,26 @@ describe.each(STORAGE_KINDS)("storage conformance (%s)", (kind) => {
   it("rolls back a unit the database refuses; the batch runs again and its neighbours commit once", async () => {
     t = await createTestStore(kind);
     const store = t.store;
-    await store.write((ctx) => insertKey(ctx.db, key("key_taken")));
+    await store.write((ctx) => insertKey(ctx.db, agentKeyRecord("key_taken")));
     const runs = { a: 0, c: 0 };
     const hooks: string[] = [];
     const results = await Promise.allSettled([
       store.write(async (ctx) => {
         runs.a++;
-        await insertKey(ctx.db, key("key_a"));
+        await insertKey(ctx.db, agentKeyRecord("key_a"));
         await ctx.appendAudit([draft("a")]);
         ctx.afterCommit(() => hooks.push("a"));
       }),
       // A unique violation: on PostgreSQL it aborts the whole transaction, not just the statement.
       store.write(async (ctx) => {
         await ctx.appendAudit([draft("b")]);
-        await insertKey(ctx.db, key("key_taken"));
+        await insertKey(ctx.db, agentKeyRecord("key_taken"));
       }),
       store.write(async (ctx) => {
         runs.c++;
         // Sees the neighbour written earlier in the same batch, whichever attempt this is.
         const a = await ctx.db.selectFrom("keys").select("id").where("id", "=", "key_a").executeTakeFirst();
-        await insertKey(ctx.db, key(a ? "key_c_after_a" : "key_c_alone"));
+        await insertKey(ctx.db, agentKeyRecord(a ? "key_c_after_a" : "key_c_alone"));
         await ctx.appendAudit([draft("c")]);
         ctx.afterCommit(() => hooks.push("c"));
       }),

@@ -6,6 +6,7 @@ import { UnavailableError } from "@countersign/core";
 import { CompiledQuery, Kysely, SqliteDialect } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { insertKey } from "../repos/keys-repo.ts";
+import { agentKeyRecord } from "../testing/key-records.ts";
 import { DurableReads } from "./durable-reads.ts";
 import { GroupCommitStore } from "./group-commit-store.ts";
 import { migrateToLatest } from "./migrations.ts";
@@ -24,19 +25,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "countersign-wal-"));
   dirs.push(dir);
   return dir;
-}
-
-function key(id: string) {
-  return {
-    id,
-    name: id,
-    role: "agent" as const,
-    secret_hash: `hash-${id}`,
-    hint: "cs_agent_x…",
-    created_at: "2026-01-01T00:00:00.000Z",
-    created_by: null,
-    revoked_at: null,
-  };
 }
 
 function deferred() {
@@ -90,7 +78,7 @@ describe("group commit with a sync after COMMIT (SQLite)", () => {
     let settled = false;
     const write = store
       .write(async (ctx) => {
-        await insertKey(ctx.db, key("key_a"));
+        await insertKey(ctx.db, agentKeyRecord("key_a"));
         ctx.afterCommit(() => hooks.push("after"));
         return "done";
       })
@@ -103,7 +91,7 @@ describe("group commit with a sync after COMMIT (SQLite)", () => {
     expect(settled).toBe(false);
     expect(hooks).toEqual([]);
     // The next batch does not start while the previous one waits for its sync.
-    void store.write(async (ctx) => insertKey(ctx.db, key("key_b")));
+    void store.write(async (ctx) => insertKey(ctx.db, agentKeyRecord("key_b")));
     await tick();
     expect(syncs).toHaveLength(1);
     syncs[0]?.resolve();
@@ -116,7 +104,7 @@ describe("group commit with a sync after COMMIT (SQLite)", () => {
 
   it("refuses every write after a failed sync, and reports not ready", async () => {
     const { store, syncs } = await storeWithManualSync();
-    const write = store.write(async (ctx) => insertKey(ctx.db, key("key_a")));
+    const write = store.write(async (ctx) => insertKey(ctx.db, agentKeyRecord("key_a")));
     await tick();
     syncs[0]?.reject(new Error("EIO: i/o error, fdatasync"));
     await expect(write).rejects.toBeInstanceOf(UnavailableError);
@@ -211,7 +199,8 @@ describe("WalSync", () => {
     const store = await openSqliteStore({ dataDir: dir });
     cleanups.push(() => store.close());
     const wal = join(dir, "countersign.db-wal");
-    for (let i = 0; i < 50; i++) await store.write(async (ctx) => insertKey(ctx.db, key(`key_${i}`)));
+    for (let i = 0; i < 50; i++)
+      await store.write(async (ctx) => insertKey(ctx.db, agentKeyRecord(`key_${i}`)));
     expect(statSync(wal).size).toBeGreaterThan(0);
     // A checkpoint that truncates the WAL keeps the same file (inode), which the sync keeps using.
     const before = statSync(wal).ino;
@@ -219,7 +208,7 @@ describe("WalSync", () => {
     check.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     check.close();
     expect(statSync(wal).ino).toBe(before);
-    await store.write(async (ctx) => insertKey(ctx.db, key("key_after")));
+    await store.write(async (ctx) => insertKey(ctx.db, agentKeyRecord("key_after")));
     const rows = await store.db.selectFrom("keys").select("id").where("id", "=", "key_after").execute();
     expect(rows).toHaveLength(1);
   });
